@@ -1,0 +1,292 @@
+#include "base/json.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <charconv>
+#include <cmath>
+
+#include "base/utf8.h"
+
+namespace kefu {
+namespace {
+
+// Numbers arrive as raw text; they are stored as strings that begin with this marker so that
+// IsJsonNumber can tell them apart from JSON strings. A JSON string cannot start with a raw
+// control byte unless escaped, and GetString refuses strings that start with it.
+constexpr char kNumberMarker = '\x01';
+
+// Forwards SAX events to a Document, keeping numbers as marked text.
+struct NumberAsTextHandler {
+  JsonDocument& doc;
+  bool Null() { return doc.Null(); }
+  bool Bool(bool b) { return doc.Bool(b); }
+  bool Int(int i) { return doc.Int(i); }
+  bool Uint(unsigned i) { return doc.Uint(i); }
+  bool Int64(int64_t i) { return doc.Int64(i); }
+  bool Uint64(uint64_t i) { return doc.Uint64(i); }
+  bool Double(double d) { return doc.Double(d); }
+  bool RawNumber(const char* str, rapidjson::SizeType len, bool) {
+    std::string marked(1, kNumberMarker);
+    marked.append(str, len);
+    return doc.String(marked.data(), static_cast<rapidjson::SizeType>(marked.size()), true);
+  }
+  bool String(const char* str, rapidjson::SizeType len, bool copy) { return doc.String(str, len, copy); }
+  bool StartObject() { return doc.StartObject(); }
+  bool Key(const char* str, rapidjson::SizeType len, bool copy) { return doc.Key(str, len, copy); }
+  bool EndObject(rapidjson::SizeType n) { return doc.EndObject(n); }
+  bool StartArray() { return doc.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc.EndArray(n); }
+};
+
+// Deepest nesting of [ and { outside strings; stops counting once above `limit`.
+int NestingDepth(std::string_view text, int limit) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > max_depth) max_depth = depth;
+      if (max_depth > limit) return max_depth;
+    } else if (c == ']' || c == '}') --depth;
+  }
+  return max_depth;
+}
+
+std::string FieldError(std::string_view name, std::string_view problem) {
+  std::string msg = "field '";
+  msg += name;
+  msg += "': ";
+  msg += problem;
+  return msg;
+}
+
+std::string_view NumberText(const rapidjson::Value& v) {
+  return std::string_view(v.GetString() + 1, v.GetStringLength() - 1);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<JsonDocument>> ParseJson(std::string_view text, const JsonLimits& limits) {
+  if (NestingDepth(text, limits.max_depth) > limits.max_depth) {
+    return Status::InvalidArgument("JSON nested deeper than " + std::to_string(limits.max_depth) +
+                                   " levels");
+  }
+  auto doc = std::make_unique<JsonDocument>();
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag |
+                              rapidjson::kParseStopWhenDoneFlag;
+  rapidjson::ParseResult result;
+  size_t end = 0;
+  // Populate runs the generator with the document as the SAX target, then moves the single
+  // value the generator produced into the root.
+  auto generator = [&](JsonDocument& d) {
+    NumberAsTextHandler handler{d};
+    rapidjson::Reader reader;
+    rapidjson::MemoryStream stream(text.data(), text.size());
+    result = reader.Parse<kFlags>(stream, handler);
+    end = stream.Tell();
+    return !result.IsError();
+  };
+  doc->Populate(generator);
+  if (result.IsError()) {
+    return Status::InvalidArgument("invalid JSON at byte " + std::to_string(result.Offset()) + ": " +
+                                   rapidjson::GetParseError_En(result.Code()));
+  }
+  // kParseStopWhenDoneFlag stops after the root value; anything but whitespace after it is an error
+  // (this also catches an embedded NUL, where the memory stream reports end of input).
+  for (size_t i = end; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      return Status::InvalidArgument("invalid JSON at byte " + std::to_string(i) +
+                                     ": unexpected text after the document");
+    }
+  }
+  return doc;
+}
+
+bool IsJsonNumber(const rapidjson::Value& v) {
+  return v.IsString() && v.GetStringLength() > 0 && v.GetString()[0] == kNumberMarker;
+}
+
+Result<JsonObject> JsonObject::From(const rapidjson::Value& v) {
+  if (!v.IsObject()) return Status::InvalidArgument("expected a JSON object");
+  return JsonObject(&v);
+}
+
+const rapidjson::Value* JsonObject::Find(std::string_view name) const {
+  auto it = v_->FindMember(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())));
+  return it == v_->MemberEnd() ? nullptr : &it->value;
+}
+
+bool JsonObject::Has(std::string_view name) const { return Find(name) != nullptr; }
+
+Status CheckJsonString(const rapidjson::Value& v, std::string_view what, size_t max_chars,
+                       bool allow_empty, std::string* out) {
+  if (!v.IsString() || IsJsonNumber(v)) return Status::InvalidArgument(FieldError(what, "must be a string"));
+  std::string_view s(v.GetString(), v.GetStringLength());
+  size_t bad = FindInvalidUtf8(s);
+  if (bad != std::string_view::npos) {
+    return Status::InvalidArgument(FieldError(what, "invalid UTF-8 at byte " + std::to_string(bad)));
+  }
+  if (!allow_empty && s.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return Status::InvalidArgument(FieldError(what, "must not be empty"));
+  }
+  if (CountCodePoints(s) > max_chars) {
+    return Status::InvalidArgument(FieldError(what, "longer than " + std::to_string(max_chars) + " characters"));
+  }
+  out->assign(s);
+  return Status::OK();
+}
+
+Status JsonObject::GetString(std::string_view name, Presence presence, std::string* out,
+                             size_t max_chars, bool allow_empty) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr) {
+    return presence == Presence::kRequired ? Status::InvalidArgument(FieldError(name, "is required"))
+                                           : Status::OK();
+  }
+  return CheckJsonString(*v, name, max_chars, allow_empty, out);
+}
+
+Status JsonObject::GetBool(std::string_view name, Presence presence, bool* out) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr) {
+    return presence == Presence::kRequired ? Status::InvalidArgument(FieldError(name, "is required"))
+                                           : Status::OK();
+  }
+  if (!v->IsBool()) return Status::InvalidArgument(FieldError(name, "must be true or false"));
+  *out = v->GetBool();
+  return Status::OK();
+}
+
+Status JsonObject::GetInt(std::string_view name, Presence presence, int64_t min, int64_t max,
+                          int64_t* out) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr) {
+    return presence == Presence::kRequired ? Status::InvalidArgument(FieldError(name, "is required"))
+                                           : Status::OK();
+  }
+  const std::string range = " from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!IsJsonNumber(*v)) return Status::InvalidArgument(FieldError(name, "must be an integer" + range));
+  std::string_view text = NumberText(*v);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return Status::InvalidArgument(FieldError(name, "must be an integer" + range));
+  }
+  *out = value;
+  return Status::OK();
+}
+
+Status JsonObject::GetDouble(std::string_view name, Presence presence, double min, double max,
+                             double* out) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr) {
+    return presence == Presence::kRequired ? Status::InvalidArgument(FieldError(name, "is required"))
+                                           : Status::OK();
+  }
+  const std::string range = " from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!IsJsonNumber(*v)) return Status::InvalidArgument(FieldError(name, "must be a number" + range));
+  std::string_view text = NumberText(*v);
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < min ||
+      value > max) {
+    return Status::InvalidArgument(FieldError(name, "must be a number" + range));
+  }
+  *out = value;
+  return Status::OK();
+}
+
+Status JsonObject::GetStringArray(std::string_view name, Presence presence, size_t max_items,
+                                  size_t max_chars, std::vector<std::string>* out) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr) {
+    return presence == Presence::kRequired ? Status::InvalidArgument(FieldError(name, "is required"))
+                                           : Status::OK();
+  }
+  if (!v->IsArray()) return Status::InvalidArgument(FieldError(name, "must be an array of strings"));
+  if (v->Size() > max_items) {
+    return Status::InvalidArgument(FieldError(name, "has more than " + std::to_string(max_items) + " items"));
+  }
+  std::vector<std::string> items;
+  items.reserve(v->Size());
+  for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
+    std::string item;
+    KEFU_RETURN_IF_ERROR(CheckJsonString((*v)[i], std::string(name) + "[" + std::to_string(i) + "]",
+                                         max_chars, false, &item));
+    items.push_back(std::move(item));
+  }
+  *out = std::move(items);
+  return Status::OK();
+}
+
+Status JsonObject::GetArray(std::string_view name, Presence presence, const rapidjson::Value** out) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr) {
+    *out = nullptr;
+    return presence == Presence::kRequired ? Status::InvalidArgument(FieldError(name, "is required"))
+                                           : Status::OK();
+  }
+  if (!v->IsArray()) return Status::InvalidArgument(FieldError(name, "must be an array"));
+  *out = v;
+  return Status::OK();
+}
+
+Status JsonObject::GetObject(std::string_view name, Presence presence, const rapidjson::Value** out) const {
+  const rapidjson::Value* v = Find(name);
+  if (v == nullptr) {
+    *out = nullptr;
+    return presence == Presence::kRequired ? Status::InvalidArgument(FieldError(name, "is required"))
+                                           : Status::OK();
+  }
+  if (!v->IsObject()) return Status::InvalidArgument(FieldError(name, "must be an object"));
+  *out = v;
+  return Status::OK();
+}
+
+Status JsonObject::RejectUnknown(std::initializer_list<std::string_view> known) const {
+  for (auto it = v_->MemberBegin(); it != v_->MemberEnd(); ++it) {
+    std::string_view member(it->name.GetString(), it->name.GetStringLength());
+    bool found = false;
+    for (std::string_view k : known) found = found || k == member;
+    if (!found) {
+      std::string shown = IsValidUtf8(member) ? std::string(member) : SanitizeUtf8(member);
+      return Status::InvalidArgument(FieldError(shown, "unknown field"));
+    }
+  }
+  return Status::OK();
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          *out += "\\u00";
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+        } else {
+          out->push_back(ch);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace kefu

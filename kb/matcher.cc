@@ -1,0 +1,300 @@
+#include "kb/matcher.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "kb/normalize.h"
+
+namespace kefu {
+namespace {
+
+struct TrainedModel {
+  Vectorizer vectorizer;
+  LinearModel model;
+};
+
+// Trains vocabulary and model on `docs` (labels in [0, num_classes)).
+TrainedModel TrainOn(const std::vector<const TextFeatures*>& docs, const std::vector<int>& labels, int num_classes,
+                     const MatcherOptions& options, int min_df, const Matcher::Progress& progress,
+                     std::string_view stage) {
+  TrainedModel t;
+  std::vector<TextFeatures> copies;  // Vectorizer::Build takes values; the copy is cheap next to training
+  copies.reserve(docs.size());
+  for (const TextFeatures* d : docs) copies.push_back(*d);
+  t.vectorizer = Vectorizer::Build(copies, min_df);
+  copies.clear();
+  SparseMatrix x;
+  SparseVector v;
+  for (const TextFeatures* d : docs) {
+    t.vectorizer.Transform(*d, &v);
+    x.AddRow(v);
+  }
+  std::function<void(int, int)> on_class;
+  if (progress) {
+    on_class = [&](int done, int total) { progress(stage, static_cast<size_t>(done), static_cast<size_t>(total)); };
+  }
+  t.model = LinearModel::Train(x, labels, num_classes, t.vectorizer.num_features(), options.model, on_class);
+  return t;
+}
+
+// The best `k` classes by margin, confidence = margin - penalty.
+std::vector<MatchCandidate> TopCandidates(const std::vector<float>& scores, float penalty, int k) {
+  std::vector<int> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  k = std::min<int>(k, static_cast<int>(order.size()));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  });
+  std::vector<MatchCandidate> out;
+  for (int i = 0; i < k; ++i) out.push_back({order[i], scores[order[i]] - penalty});
+  return out;
+}
+
+std::vector<MatchCandidate> RankWith(const TrainedModel& t, const TextFeatures& features, float unknown_weight, int k) {
+  SparseVector v;
+  const float unknown_rate = t.vectorizer.Transform(features, &v);
+  std::vector<float> scores(t.model.num_classes());
+  t.model.Score(v, scores.data());
+  return TopCandidates(scores, unknown_weight * unknown_rate, k);
+}
+
+int AutoMinDf(size_t examples) { return examples >= 5000 ? 2 : 1; }
+
+class Rng {  // splitmix64, for the calibration holdout
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  double Uniform() { return static_cast<double>(Next() >> 11) / 9007199254740992.0; }
+
+ private:
+  uint64_t state_;
+};
+
+// Calibrates on the KB alone: a model trained without some entries (their questions stand in
+// for questions the KB cannot answer) and without some examples of the others.
+float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::vector<int>& labels, int num_entries,
+                         const MatcherOptions& options, const Matcher::Progress& progress, AccuracyFigures* expected) {
+  Rng rng(options.seed);
+  std::vector<int> entries(num_entries);
+  std::iota(entries.begin(), entries.end(), 0);
+  for (int i = num_entries - 1; i > 0; --i) std::swap(entries[i], entries[rng.Next() % (i + 1)]);
+  const int held_entries = std::max(1, static_cast<int>(options.holdout_entries * num_entries + 0.5));
+  std::vector<int> new_label(num_entries, -1);  // -1: held out as unknown
+  int kept = 0;
+  for (int i = held_entries; i < num_entries; ++i) new_label[entries[i]] = kept++;
+
+  std::vector<int> train_count(kept, 0);
+  std::vector<const TextFeatures*> train_docs;
+  std::vector<int> train_labels;
+  std::vector<size_t> held_known, held_unknown;
+  for (size_t i = 0; i < features.size(); ++i) {
+    const int label = new_label[labels[i]];
+    if (label < 0) {
+      held_unknown.push_back(i);
+    } else if (train_count[label] > 0 && rng.Uniform() < options.holdout_examples) {
+      held_known.push_back(i);
+    } else {
+      ++train_count[label];
+      train_docs.push_back(&features[i]);
+      train_labels.push_back(label);
+    }
+  }
+  const TrainedModel t = TrainOn(train_docs, train_labels, kept, options, AutoMinDf(train_docs.size()), progress,
+                                 "calibrating");
+  std::vector<ScoredSample> samples;
+  for (size_t i : held_known) {
+    const auto top = RankWith(t, features[i], options.unknown_word_weight, 1);
+    samples.push_back({top[0].confidence, new_label[labels[i]], top[0].entry});
+  }
+  for (size_t i : held_unknown) {
+    const auto top = RankWith(t, features[i], options.unknown_word_weight, 1);
+    samples.push_back({top[0].confidence, -1, top[0].entry});
+  }
+  const float threshold = ChooseThreshold(samples, options.calibration);
+  *expected = ComputeAccuracy(samples, threshold);
+  return threshold;
+}
+
+}  // namespace
+
+std::string_view MatchDecisionName(MatchDecision d) {
+  switch (d) {
+    case MatchDecision::kAnswer: return "answer";
+    case MatchDecision::kClarify: return "clarify";
+    case MatchDecision::kEscalate: return "escalate";
+    case MatchDecision::kSmallTalk: return "small_talk";
+  }
+  return "escalate";
+}
+
+std::string_view MatchReasonName(MatchReason r) {
+  switch (r) {
+    case MatchReason::kConfident: return "confident";
+    case MatchReason::kAmbiguous: return "ambiguous";
+    case MatchReason::kLowConfidence: return "low_confidence";
+    case MatchReason::kAskedForPerson: return "asked_for_person";
+    case MatchReason::kHandoffEntry: return "handoff_entry";
+    case MatchReason::kEmptyQuestion: return "empty_question";
+    case MatchReason::kGreeting: return "greeting";
+    case MatchReason::kThanks: return "thanks";
+  }
+  return "low_confidence";
+}
+
+Result<std::unique_ptr<Matcher>> Matcher::Build(const KnowledgeBase& kb, const MatcherOptions& options,
+                                                const Progress& progress) {
+  if (kb.entries.empty()) return Status::InvalidArgument("the knowledge base has no entries");
+  auto rules = RuleSet::Build();
+  if (!rules.ok()) return rules.status();
+  std::unique_ptr<Matcher> m(new Matcher());
+  m->options_ = options;
+  m->language_ = kb.language;
+  m->rules_ = std::move(*rules);
+  std::vector<TextFeatures> features;
+  std::vector<int> labels;
+  size_t total = 0;
+  for (const KbEntry& e : kb.entries) total += e.questions.size() + (options.titles_as_examples ? 1 : 0);
+  features.reserve(total);
+  for (size_t i = 0; i < kb.entries.size(); ++i) {
+    const KbEntry& e = kb.entries[i];
+    m->entry_ids_.push_back(e.id);
+    m->handoff_.push_back(e.handoff);
+    auto add = [&](const std::string& text) {
+      features.emplace_back();
+      ExtractFeatures(text, options.features, &features.back());
+      labels.push_back(static_cast<int>(i));
+      if (progress && features.size() % 1000 == 0) progress("reading examples", features.size(), total);
+    };
+    for (const std::string& q : e.questions) add(q);
+    if (options.titles_as_examples) add(e.title);
+  }
+  const int num_entries = static_cast<int>(kb.entries.size());
+  std::vector<const TextFeatures*> docs;
+  for (const TextFeatures& f : features) docs.push_back(&f);
+  const int min_df = options.min_df > 0 ? options.min_df : AutoMinDf(features.size());
+  TrainedModel t = TrainOn(docs, labels, num_entries, options, min_df, progress, "training");
+  m->vectorizer_ = std::move(t.vectorizer);
+  m->model_ = std::move(t.model);
+
+  if (kb.settings.answer_threshold) {
+    m->threshold_ = static_cast<float>(*kb.settings.answer_threshold);
+    m->threshold_source_.name = "kb setting";
+  } else if (num_entries >= 3) {
+    m->threshold_ = CalibrateOnHoldout(features, labels, num_entries, options, progress,
+                                       &m->threshold_source_.expected);
+    m->threshold_source_.name = "kb holdout";
+  } else {
+    // Too few entries to hold any out: answer when the model leans towards an entry at all.
+    m->threshold_ = 0.0f;
+    m->threshold_source_.name = "default";
+  }
+  return m;
+}
+
+std::vector<MatchCandidate> Matcher::Rank(std::string_view question, int k) const {
+  TextFeatures features;
+  ExtractFeatures(question, options_.features, &features);
+  SparseVector v;
+  const float unknown_rate = vectorizer_.Transform(features, &v);
+  if (v.index.empty()) return {};
+  std::vector<float> scores(model_.num_classes());
+  model_.Score(v, scores.data());
+  return TopCandidates(scores, options_.unknown_word_weight * unknown_rate, k);
+}
+
+MatchResult Matcher::Match(std::string_view question) const {
+  MatchResult r;
+  const std::string normalized = NormalizeText(question);
+  if (normalized.empty()) {
+    r.decision = MatchDecision::kSmallTalk;
+    r.reason = MatchReason::kEmptyQuestion;
+    r.reply = language_.rfind("zh", 0) == 0 ? "请问您想咨询什么问题？" : "Could you tell me a bit more about your question?";
+    return r;
+  }
+  switch (rules_->Match(normalized)) {
+    case RuleKind::kHandoff:
+      r.decision = MatchDecision::kEscalate;
+      r.reason = MatchReason::kAskedForPerson;
+      r.reply = RuleReply(RuleKind::kHandoff, language_);
+      return r;
+    case RuleKind::kGreeting:
+    case RuleKind::kThanks: {
+      const RuleKind kind = rules_->Match(normalized);
+      r.decision = MatchDecision::kSmallTalk;
+      r.reason = kind == RuleKind::kGreeting ? MatchReason::kGreeting : MatchReason::kThanks;
+      r.reply = RuleReply(kind, language_);
+      return r;
+    }
+    case RuleKind::kNone:
+      break;
+  }
+  r.candidates = Rank(question, options_.max_candidates);
+  if (r.candidates.empty()) {
+    r.decision = MatchDecision::kEscalate;
+    r.reason = MatchReason::kLowConfidence;
+    return r;
+  }
+  const float best = r.candidates[0].confidence;
+  const float floor = threshold_ - options_.clarify_band;
+  size_t close = 0;
+  for (const MatchCandidate& c : r.candidates) {
+    close += c.confidence >= best - options_.clarify_margin && c.confidence >= floor;
+  }
+  if (best >= floor && close >= 2) {
+    r.decision = MatchDecision::kClarify;
+    r.reason = MatchReason::kAmbiguous;
+    r.candidates.resize(close);
+  } else if (best >= threshold_) {
+    const bool handoff = handoff_[r.candidates[0].entry];
+    r.decision = handoff ? MatchDecision::kEscalate : MatchDecision::kAnswer;
+    r.reason = handoff ? MatchReason::kHandoffEntry : MatchReason::kConfident;
+    r.candidates.resize(1);
+  } else {
+    r.decision = MatchDecision::kEscalate;
+    r.reason = MatchReason::kLowConfidence;
+  }
+  return r;
+}
+
+int Matcher::FindEntry(std::string_view id) const {
+  for (size_t i = 0; i < entry_ids_.size(); ++i) {
+    if (entry_ids_[i] == id) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::vector<ScoredSample> Matcher::ScoreLabelled(const std::vector<LabelledQuestion>& questions,
+                                                 std::string_view oos_label) const {
+  std::vector<ScoredSample> samples;
+  samples.reserve(questions.size());
+  for (const LabelledQuestion& q : questions) {
+    const int gold = q.intent == oos_label ? -1 : FindEntry(q.intent);
+    const auto top = Rank(q.text, 1);
+    samples.push_back(top.empty() ? ScoredSample{-1e9f, gold, -1} : ScoredSample{top[0].confidence, gold, top[0].entry});
+  }
+  return samples;
+}
+
+Status Matcher::CalibrateOn(const std::vector<LabelledQuestion>& questions, std::string_view oos_label) {
+  const std::vector<ScoredSample> samples = ScoreLabelled(questions, oos_label);
+  bool any_in = false, any_oos = false;
+  for (const ScoredSample& s : samples) {
+    any_in = any_in || s.gold >= 0;
+    any_oos = any_oos || s.gold < 0;
+  }
+  if (!any_in) return Status::InvalidArgument("the calibration questions have no in-scope question");
+  if (any_oos) {
+    threshold_ = ChooseThreshold(samples, options_.calibration);
+  }
+  // Without out-of-scope questions the holdout threshold stays; the figures still describe it.
+  threshold_source_.name = any_oos ? "validation" : threshold_source_.name;
+  threshold_source_.expected = ComputeAccuracy(samples, threshold_);
+  return Status::OK();
+}
+
+}  // namespace kefu

@@ -1,0 +1,77 @@
+// Text features for the matcher: stemmed words, word pairs within a small window, and character
+// n-grams within words, each block weighted by TF-IDF and normalised on its own.
+#ifndef KEFU_KB_TEXT_FEATURES_H_
+#define KEFU_KB_TEXT_FEATURES_H_
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace kefu {
+
+struct FeatureOptions {
+  // Character n-gram lengths, in code points, taken inside each space-padded token. Default
+  // 1..5: short n-grams carry typos and inflections, long ones carry phrases and Chinese words.
+  int char_ngram_min = 1;
+  int char_ngram_max = 5;
+  // Word pairs (u_i, u_j) with 0 < j - i <= pair_window. Default 3; pairs capture phrases
+  // ("cancel order") and survive inserted words ("cancel my order").
+  int pair_window = 3;
+};
+
+enum FeatureBlock { kWordBlock = 0, kPairBlock = 1, kCharBlock = 2, kNumBlocks = 3 };
+
+// The hashed features of one text, by block, repeats kept (term counts matter).
+struct TextFeatures {
+  std::array<std::vector<uint64_t>, kNumBlocks> hashes;
+};
+
+// Computes the features of `text` (raw; it is normalised and tokenised here). Thread-safe.
+void ExtractFeatures(std::string_view text, const FeatureOptions& options, TextFeatures* out);
+
+// A sparse feature vector: parallel arrays of feature indices and weights.
+struct SparseVector {
+  std::vector<uint32_t> index;
+  std::vector<float> value;
+  void clear() {
+    index.clear();
+    value.clear();
+  }
+};
+
+// Maps feature hashes to dense indices with their IDF weights, and turns TextFeatures into
+// weighted vectors. Immutable after Build, so concurrent Transform calls are safe.
+class Vectorizer {
+ public:
+  Vectorizer() = default;
+
+  // Keeps the features found in at least `min_df` of `docs`; IDF is ln((1+n)/(1+df)) + 1.
+  static Vectorizer Build(const std::vector<TextFeatures>& docs, int min_df);
+
+  // Writes the vector of `features` to `out`: per block, sublinear term frequency
+  // (1 + ln count) times IDF, L2-normalised; features outside the vocabulary are dropped.
+  // Returns the fraction of word-block features that were outside the vocabulary (1 when the
+  // text has no words): a sign that the question talks about something the KB does not know.
+  float Transform(const TextFeatures& features, SparseVector* out) const;
+
+  size_t num_features() const { return idf_.size(); }
+
+  // Approximate heap bytes held.
+  size_t MemoryBytes() const;
+
+ private:
+  // Index of `hash`, or -1.
+  int64_t Find(uint64_t hash) const;
+  void Insert(uint64_t hash, uint32_t index);
+
+  // Open addressing with linear probing; key 0 marks an empty slot (hashes are never 0).
+  std::vector<uint64_t> keys_;
+  std::vector<uint32_t> slots_;
+  uint64_t mask_ = 0;
+  std::vector<float> idf_;
+};
+
+}  // namespace kefu
+
+#endif  // KEFU_KB_TEXT_FEATURES_H_

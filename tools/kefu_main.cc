@@ -1,0 +1,79 @@
+// kefu: the command line. One subcommand per verb; each lives in its own file pair.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "tools/kb_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"kefu: a customer-service engine (FAQ bot + human agent queue)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "kefu 0.1.0");
+
+  kefu::AskArgs ask;
+  CLI::App* ask_cmd = app.add_subcommand("ask", "Ask the bot of a knowledge base, from the terminal");
+  ask_cmd->footer(
+      "Prints one line per question: [answer ID] text, [clarify] choices, [escalate REASON] or small talk.\n"
+      "With no question, reads questions from standard input (a prompt on a terminal).\n\n"
+      "Example:\n  kefu ask --kb kb/samples/hr-zh.json 我想请年假怎么申请\n"
+      "  kefu ask --kb kb/samples/hr-en.json \"how do I apply for annual leave\" \"payslip\"");
+  ask_cmd->add_option("--kb", ask.kb_path, "Knowledge base file (.json or .csv)")->required();
+  ask_cmd->add_option("question", ask.questions, "Questions, one per argument (quote multi-word questions)");
+  ask_cmd->add_flag("--json", ask.json, "One JSON object per line: decision, reason, answer, candidates");
+  ask_cmd->add_option("--channel", ask.channel, "Channel whose answer variant to show: web, app, wecom")
+      ->check(CLI::IsMember({"web", "app", "wecom"}));
+
+  CLI::App* kb_cmd = app.add_subcommand("kb", "Work with knowledge bases: lint, eval, bench");
+  kb_cmd->require_subcommand(1);
+
+  std::string lint_path;
+  CLI::App* lint_cmd = kb_cmd->add_subcommand("lint", "Validate a knowledge base; every problem names file, entry and field");
+  lint_cmd->footer("Exit code 0 when valid, 1 otherwise.\n\nExample:\n  kefu kb lint kb/samples/hr-en.json");
+  lint_cmd->add_option("file", lint_path, "Knowledge base file (.json or .csv)")->required();
+
+  kefu::EvalArgs eval;
+  CLI::App* eval_cmd = kb_cmd->add_subcommand("eval", "Measure the matcher on labelled questions");
+  eval_cmd->footer(
+      "Builds a KB from the training file (one entry per intent), calibrates the escalation threshold on\n"
+      "--val when given (else from the training file alone, by holding out intents), and reports accuracy,\n"
+      "out-of-scope recall and precision, build time and per-question latency on --test.\n"
+      "Labelled files are JSON Lines: {\"text\": \"...\", \"intent\": \"...\"}.\n\n"
+      "Example:\n  kefu kb eval --train train.jsonl --val val.jsonl --test test.jsonl --json");
+  eval_cmd->add_option("--train", eval.train_path, "Labelled training questions (JSON Lines)")->required();
+  eval_cmd->add_option("--val", eval.val_path, "Labelled calibration questions, may include out-of-scope rows");
+  eval_cmd->add_option("--test", eval.test_path, "Labelled test questions")->required();
+  eval_cmd->add_option("--oos-label", eval.oos_label, "Intent that marks out-of-scope rows")->capture_default_str();
+  eval_cmd->add_option("--objective", eval.objective,
+                       "Calibration objective: in_scope_accuracy_at_oos_recall or balanced")
+      ->capture_default_str();
+  eval_cmd->add_option("--target-oos-recall", eval.target_oos_recall,
+                       "Out-of-scope recall the threshold must reach (in_scope_accuracy_at_oos_recall)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  eval_cmd->add_flag("--json", eval.json, "Print one JSON object");
+
+  std::string bench_train, bench_test;
+  bool bench_json = false;
+  CLI::App* bench_cmd = kb_cmd->add_subcommand("bench", "Measure build time, latency and memory of the matcher");
+  bench_cmd->footer("Example:\n  kefu kb bench --train train.jsonl --test test.jsonl --json");
+  bench_cmd->add_option("--train", bench_train, "Labelled training questions (JSON Lines)")->required();
+  bench_cmd->add_option("--test", bench_test, "Questions to match (JSON Lines; labels ignored)")->required();
+  bench_cmd->add_flag("--json", bench_json, "Print one JSON object");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    if (*ask_cmd) return kefu::RunAsk(ask);
+    if (*lint_cmd) return kefu::RunKbLint(lint_path);
+    if (*eval_cmd) return kefu::RunKbEval(eval);
+    if (*bench_cmd) return kefu::RunKbBench(bench_train, bench_test, bench_json);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kefu: internal error: %s\n", e.what());
+    return 1;
+  }
+  return 2;
+}
