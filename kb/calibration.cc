@@ -63,7 +63,7 @@ float ChooseThreshold(const std::vector<ScoredSample>& samples, const Calibratio
     double value = -1;
     if (options.objective == CalibrationObjective::kBalanced) {
       value = accuracy + recall;
-    } else if (recall >= options.target_oos_recall) {
+    } else if (recall - std::sqrt(recall * (1 - recall) / static_cast<double>(n_oos)) >= options.target_oos_recall) {
       value = accuracy;
     }
     if (value > best_value) {

@@ -18,8 +18,10 @@ struct ScoredSample {
 // What the threshold is chosen to maximise.
 enum class CalibrationObjective {
   // The share of in-scope questions answered correctly, among thresholds that escalate at least
-  // `target_oos_recall` of the out-of-scope questions. This is the default: a helpdesk wants the
-  // bot to answer all it can, but it must not answer questions it does not know.
+  // `target_oos_recall` of the out-of-scope questions with one standard error to spare
+  // (recall - sqrt(recall (1 - recall) / n) >= target, so that a target met on 100 calibration
+  // questions is still met on new ones). This is the default: a helpdesk wants the bot to
+  // answer all it can, but it must not answer questions it does not know.
   kInScopeAccuracyAtOosRecall,
   // In-scope accuracy at threshold plus out-of-scope recall (both populations weigh the same,
   // whatever their sizes).

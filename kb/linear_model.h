@@ -26,11 +26,14 @@ struct LinearModelOptions {
   // Regularisation: larger fits the examples more tightly. Default 1, measured best on CLINC150
   // validation among 0.5, 1, 3.
   double c = 1.0;
-  // Stopping tolerance on the projected gradient. Default 0.1 (LIBLINEAR's); smaller trains
-  // longer for no measured accuracy gain.
+  // Stopping tolerance on the projected gradient (the worst class's). Default 0.1 (LIBLINEAR's).
   double epsilon = 0.1;
-  // Upper bound on passes over the data per class. Default 200.
-  int max_passes = 200;
+  // Upper bound on passes over the data. Default 12: on CLINC150 validation, accuracy after 12
+  // passes equals that at convergence (about 24 passes at epsilon 0.1), in half the time.
+  int max_passes = 12;
+  // Between full passes (every fourth, and the last), examples whose largest projected gradient
+  // was below this at their last visit are skipped. Default 0.05.
+  double shrink_tolerance = 0.05;
   // Seed of the example order; the same seed and data give the same model.
   uint64_t seed = 1;
 };
@@ -40,7 +43,7 @@ class LinearModel {
   LinearModel() = default;
 
   // Trains one SVM per class on rows `x` whose labels are in [0, num_classes). `progress`, when
-  // set, is called after each class with (classes done, num_classes).
+  // set, is called after each pass with (passes done, max_passes).
   static LinearModel Train(const SparseMatrix& x, const std::vector<int>& labels, int num_classes,
                            size_t num_features, const LinearModelOptions& options,
                            const std::function<void(int, int)>& progress = nullptr);
@@ -49,14 +52,19 @@ class LinearModel {
   void Score(const SparseVector& v, float* scores) const;
 
   int num_classes() const { return num_classes_; }
-  size_t MemoryBytes() const { return weights_.capacity() * sizeof(float) + bias_.capacity() * sizeof(float); }
+  size_t MemoryBytes() const {
+    return weights_.capacity() + (bias_.capacity() + row_scale_.capacity()) * sizeof(float);
+  }
 
  private:
   int num_classes_ = 0;
   size_t num_features_ = 0;
   // Feature-major: the weights of feature f for all classes are contiguous at f * num_classes_,
-  // so scoring a question reads one short row per feature it has.
-  std::vector<float> weights_;
+  // so scoring a question reads one short row per feature it has. Stored as int8 scaled per
+  // row (row_scale_): a quarter of the memory traffic of floats, and the margins move by less
+  // than 1% of a row's largest weight.
+  std::vector<int8_t> weights_;
+  std::vector<float> row_scale_;
   std::vector<float> bias_;
 };
 

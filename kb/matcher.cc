@@ -37,16 +37,19 @@ TrainedModel TrainOn(const std::vector<const TextFeatures*>& docs, const std::ve
   return t;
 }
 
-// The best `k` classes by margin, confidence = margin - penalty.
+// The best `k` classes by margin (ties to the lower index), confidence = margin - penalty.
 std::vector<MatchCandidate> TopCandidates(const std::vector<float>& scores, float penalty, int k) {
-  std::vector<int> order(scores.size());
-  std::iota(order.begin(), order.end(), 0);
-  k = std::min<int>(k, static_cast<int>(order.size()));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
-    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-  });
   std::vector<MatchCandidate> out;
-  for (int i = 0; i < k; ++i) out.push_back({order[i], scores[order[i]] - penalty});
+  k = std::min<int>(k, static_cast<int>(scores.size()));
+  out.reserve(k + 1);
+  for (int c = 0; c < static_cast<int>(scores.size()); ++c) {
+    if (static_cast<int>(out.size()) == k && scores[c] <= out.back().confidence) continue;
+    auto at = std::upper_bound(out.begin(), out.end(), scores[c],
+                               [](float s, const MatchCandidate& m) { return s > m.confidence; });
+    out.insert(at, MatchCandidate{c, scores[c]});
+    if (static_cast<int>(out.size()) > k) out.pop_back();
+  }
+  for (MatchCandidate& m : out) m.confidence -= penalty;
   return out;
 }
 
@@ -115,7 +118,9 @@ float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::v
     const auto top = RankWith(t, features[i], options.unknown_word_weight, 1);
     samples.push_back({top[0].confidence, -1, top[0].entry});
   }
-  const float threshold = ChooseThreshold(samples, options.calibration);
+  CalibrationOptions calibration = options.calibration;
+  calibration.target_oos_recall = options.holdout_target_oos_recall;
+  const float threshold = ChooseThreshold(samples, calibration);
   *expected = ComputeAccuracy(samples, threshold);
   return threshold;
 }
@@ -184,7 +189,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const KnowledgeBase& kb, const M
   if (kb.settings.answer_threshold) {
     m->threshold_ = static_cast<float>(*kb.settings.answer_threshold);
     m->threshold_source_.name = "kb setting";
-  } else if (num_entries >= 3) {
+  } else if (num_entries >= 3 && options.calibrate_on_holdout) {
     m->threshold_ = CalibrateOnHoldout(features, labels, num_entries, options, progress,
                                        &m->threshold_source_.expected);
     m->threshold_source_.name = "kb holdout";
@@ -197,12 +202,17 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const KnowledgeBase& kb, const M
 }
 
 std::vector<MatchCandidate> Matcher::Rank(std::string_view question, int k) const {
-  TextFeatures features;
-  ExtractFeatures(question, options_.features, &features);
-  SparseVector v;
+  return RankNormalized(NormalizeText(question), k);
+}
+
+std::vector<MatchCandidate> Matcher::RankNormalized(std::string_view normalized, int k) const {
+  thread_local TextFeatures features;
+  ExtractNormalizedFeatures(normalized, options_.features, &features);
+  thread_local SparseVector v;
   const float unknown_rate = vectorizer_.Transform(features, &v);
   if (v.index.empty()) return {};
-  std::vector<float> scores(model_.num_classes());
+  thread_local std::vector<float> scores;
+  scores.resize(model_.num_classes());
   model_.Score(v, scores.data());
   return TopCandidates(scores, options_.unknown_word_weight * unknown_rate, k);
 }
@@ -216,24 +226,16 @@ MatchResult Matcher::Match(std::string_view question) const {
     r.reply = language_.rfind("zh", 0) == 0 ? "请问您想咨询什么问题？" : "Could you tell me a bit more about your question?";
     return r;
   }
-  switch (rules_->Match(normalized)) {
-    case RuleKind::kHandoff:
-      r.decision = MatchDecision::kEscalate;
-      r.reason = MatchReason::kAskedForPerson;
-      r.reply = RuleReply(RuleKind::kHandoff, language_);
-      return r;
-    case RuleKind::kGreeting:
-    case RuleKind::kThanks: {
-      const RuleKind kind = rules_->Match(normalized);
-      r.decision = MatchDecision::kSmallTalk;
-      r.reason = kind == RuleKind::kGreeting ? MatchReason::kGreeting : MatchReason::kThanks;
-      r.reply = RuleReply(kind, language_);
-      return r;
-    }
-    case RuleKind::kNone:
-      break;
+  const RuleKind rule = rules_->Match(normalized);
+  if (rule != RuleKind::kNone) {
+    r.decision = rule == RuleKind::kHandoff ? MatchDecision::kEscalate : MatchDecision::kSmallTalk;
+    r.reason = rule == RuleKind::kHandoff    ? MatchReason::kAskedForPerson
+               : rule == RuleKind::kGreeting ? MatchReason::kGreeting
+                                             : MatchReason::kThanks;
+    r.reply = RuleReply(rule, language_);
+    return r;
   }
-  r.candidates = Rank(question, options_.max_candidates);
+  r.candidates = RankNormalized(normalized, options_.max_candidates);
   if (r.candidates.empty()) {
     r.decision = MatchDecision::kEscalate;
     r.reason = MatchReason::kLowConfidence;

@@ -21,48 +21,75 @@ uint64_t Mix(uint64_t x) {  // splitmix64 finaliser
   return x;
 }
 
-uint64_t HashBytes(std::string_view s, uint64_t seed) {
-  uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-  for (char c : s) {
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+
+uint64_t FnvExtend(uint64_t h, std::string_view bytes) {
+  for (char c : bytes) {
     h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
+    h *= kFnvPrime;
   }
+  return h;
+}
+
+uint64_t Finish(uint64_t h) {
   h = Mix(h);
   return h == 0 ? 1 : h;
 }
 
+uint64_t HashBytes(std::string_view s, uint64_t seed) { return Finish(FnvExtend(kFnvOffset ^ seed, s)); }
+
 constexpr uint64_t kSeeds[kNumBlocks] = {0x1111, 0x2222, 0x3333};
 
-void AddCharNgrams(const std::string& token, const FeatureOptions& options, std::vector<uint64_t>* out) {
-  std::string padded = " " + token + " ";
-  std::vector<size_t> starts;
+// Hashes of the n-grams (min_n <= n <= max_n code points) of " token ", computed by extending
+// one FNV state per start position, so no n-gram string is built. A lone padding space is
+// not an n-gram.
+void AddCharNgrams(std::string_view token, int min_n, int max_n, std::vector<uint64_t>* out) {
+  thread_local std::vector<std::string_view> chars;
+  chars.clear();
+  chars.emplace_back(" ");
   size_t pos = 0;
-  while (pos < padded.size()) {
-    starts.push_back(pos);
-    DecodeUtf8(padded, &pos);
+  while (pos < token.size()) {
+    const size_t start = pos;
+    DecodeUtf8(token, &pos);
+    chars.push_back(token.substr(start, pos - start));
   }
-  starts.push_back(padded.size());
-  const int chars = static_cast<int>(starts.size()) - 1;
-  for (int n = options.char_ngram_min; n <= options.char_ngram_max && n <= chars; ++n) {
-    for (int i = 0; i + n <= chars; ++i) {
-      if (n == 1 && (i == 0 || i == chars - 1)) continue;  // a lone padding space says nothing
-      std::string_view gram(padded.data() + starts[i], starts[i + n] - starts[i]);
-      out->push_back(HashBytes(gram, kSeeds[kCharBlock]));
+  chars.emplace_back(" ");
+  const int count = static_cast<int>(chars.size());
+  for (int i = 0; i < count; ++i) {
+    uint64_t h = kFnvOffset ^ kSeeds[kCharBlock];
+    for (int n = 1; n <= max_n && i + n <= count; ++n) {
+      h = FnvExtend(h, chars[i + n - 1]);
+      if (n < min_n || (n == 1 && (i == 0 || i == count - 1))) continue;
+      out->push_back(Finish(h));
     }
   }
+}
+
+// 1 + ln(count) for the small counts that short texts have.
+float SublinearTf(size_t count) {
+  static const float kTable[] = {0.0f, 1.0f, 1.6931472f, 2.0986123f, 2.3862944f, 2.6094379f, 2.7917595f, 2.9459102f};
+  return count < 8 ? kTable[count] : static_cast<float>(1.0 + std::log(static_cast<double>(count)));
 }
 
 }  // namespace
 
 void ExtractFeatures(std::string_view text, const FeatureOptions& options, TextFeatures* out) {
+  ExtractNormalizedFeatures(NormalizeText(text), options, out);
+}
+
+void ExtractNormalizedFeatures(std::string_view normalized, const FeatureOptions& options, TextFeatures* out) {
   for (auto& block : out->hashes) block.clear();
-  const std::vector<Token> tokens = Tokenize(NormalizeText(text));
-  std::vector<uint64_t> units;
+  const std::vector<Token> tokens = Tokenize(normalized);
+  std::vector<uint64_t>& units = out->hashes[kWordBlock];
   for (const Token& token : tokens) {
     for (const std::string& unit : token.units) units.push_back(HashBytes(unit, kSeeds[kWordBlock]));
-    AddCharNgrams(token.text, options, &out->hashes[kCharBlock]);
+    if (token.unspaced) {
+      AddCharNgrams(token.text, options.unspaced_ngram_min, options.unspaced_ngram_max, &out->hashes[kCharBlock]);
+    } else {
+      AddCharNgrams(token.text, options.char_ngram_min, options.char_ngram_max, &out->hashes[kCharBlock]);
+    }
   }
-  out->hashes[kWordBlock] = units;
   for (size_t i = 0; i < units.size(); ++i) {
     for (size_t j = i + 1; j < units.size() && j <= i + options.pair_window; ++j) {
       uint64_t h = Mix(units[i] * 0x9E3779B97F4A7C15ULL + units[j] + kSeeds[kPairBlock]);
@@ -91,8 +118,7 @@ Vectorizer Vectorizer::Build(const std::vector<TextFeatures>& docs, int min_df) 
   Vectorizer v;
   size_t capacity = 16;
   while (capacity < kept.size() * 2) capacity *= 2;
-  v.keys_.assign(capacity, 0);
-  v.slots_.assign(capacity, 0);
+  v.slots_.assign(capacity, Slot{0, 0});
   v.mask_ = capacity - 1;
   v.idf_.reserve(kept.size());
   const double n = static_cast<double>(docs.size());
@@ -105,18 +131,17 @@ Vectorizer Vectorizer::Build(const std::vector<TextFeatures>& docs, int min_df) 
 
 void Vectorizer::Insert(uint64_t hash, uint32_t index) {
   uint64_t slot = hash & mask_;
-  while (keys_[slot] != 0) slot = (slot + 1) & mask_;
-  keys_[slot] = hash;
-  slots_[slot] = index;
+  while (slots_[slot].key != 0) slot = (slot + 1) & mask_;
+  slots_[slot] = Slot{hash, index};
 }
 
 int64_t Vectorizer::Find(uint64_t hash) const {
-  if (keys_.empty()) return -1;
+  if (slots_.empty()) return -1;
   uint64_t slot = hash & mask_;
   while (true) {
-    const uint64_t key = keys_[slot];
-    if (key == hash) return slots_[slot];
-    if (key == 0) return -1;
+    const Slot& s = slots_[slot];
+    if (s.key == hash) return s.index;
+    if (s.key == 0) return -1;
     slot = (slot + 1) & mask_;
   }
 }
@@ -124,41 +149,40 @@ int64_t Vectorizer::Find(uint64_t hash) const {
 float Vectorizer::Transform(const TextFeatures& features, SparseVector* out) const {
   out->clear();
   float unknown_rate = 1.0f;
-  std::vector<uint64_t> sorted;
+  thread_local std::vector<uint32_t> known;
   for (int b = 0; b < kNumBlocks; ++b) {
-    sorted.assign(features.hashes[b].begin(), features.hashes[b].end());
-    std::sort(sorted.begin(), sorted.end());
+    const std::vector<uint64_t>& hashes = features.hashes[b];
+    // Look up first, then sort the (fewer, smaller) indices to count repeats.
+    known.clear();
+    for (uint64_t h : hashes) {
+      const int64_t index = Find(h);
+      if (index >= 0) known.push_back(static_cast<uint32_t>(index));
+    }
+    if (b == kWordBlock && !hashes.empty()) {
+      unknown_rate = static_cast<float>(hashes.size() - known.size()) / static_cast<float>(hashes.size());
+    }
+    std::sort(known.begin(), known.end());
     const size_t block_start = out->index.size();
-    size_t unknown = 0;
-    double norm2 = 0;
-    for (size_t i = 0; i < sorted.size();) {
-      size_t j = i;
-      while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
-      const int64_t index = Find(sorted[i]);
-      if (index < 0) {
-        unknown += j - i;
-      } else {
-        const float w = static_cast<float>((1.0 + std::log(static_cast<double>(j - i))) * idf_[index]);
-        out->index.push_back(static_cast<uint32_t>(index));
-        out->value.push_back(w);
-        norm2 += static_cast<double>(w) * w;
-      }
+    float norm2 = 0;
+    for (size_t i = 0; i < known.size();) {
+      size_t j = i + 1;
+      while (j < known.size() && known[j] == known[i]) ++j;
+      const float w = SublinearTf(j - i) * idf_[known[i]];
+      out->index.push_back(known[i]);
+      out->value.push_back(w);
+      norm2 += w * w;
       i = j;
     }
     if (norm2 > 0) {
-      const float scale = static_cast<float>(1.0 / std::sqrt(norm2));
+      const float scale = 1.0f / std::sqrt(norm2);
       for (size_t k = block_start; k < out->value.size(); ++k) out->value[k] *= scale;
-    }
-    if (b == kWordBlock && !sorted.empty()) {
-      unknown_rate = static_cast<float>(unknown) / static_cast<float>(sorted.size());
     }
   }
   return unknown_rate;
 }
 
 size_t Vectorizer::MemoryBytes() const {
-  return keys_.capacity() * sizeof(uint64_t) + slots_.capacity() * sizeof(uint32_t) +
-         idf_.capacity() * sizeof(float);
+  return slots_.capacity() * sizeof(Slot) + idf_.capacity() * sizeof(float);
 }
 
 }  // namespace kefu

@@ -170,8 +170,21 @@ int RunKbLint(const std::string& path) {
 }
 
 int RunKbEval(const EvalArgs& args) {
-  auto train = LoadLabelledQuestions(args.train_path);
-  if (!train.ok()) return Fail(train.status());
+  std::vector<LabelledQuestion> train;
+  Result<KnowledgeBase> kb = Status::InvalidArgument("give --kb or --train");
+  if (!args.kb_path.empty()) {
+    kb = LoadKnowledgeBase(args.kb_path);
+    if (!kb.ok()) return Fail(kb.status());
+    for (const KbEntry& e : kb->entries) {
+      for (const std::string& q : e.questions) train.push_back({q, e.id});
+    }
+  } else {
+    auto loaded = LoadLabelledQuestions(args.train_path);
+    if (!loaded.ok()) return Fail(loaded.status());
+    train = std::move(*loaded);
+    kb = KnowledgeBaseFromLabelled(train, args.oos_label);
+    if (!kb.ok()) return Fail(kb.status().WithContext(args.train_path));
+  }
   auto test = LoadLabelledQuestions(args.test_path);
   if (!test.ok()) return Fail(test.status());
   std::vector<LabelledQuestion> val;
@@ -180,9 +193,8 @@ int RunKbEval(const EvalArgs& args) {
     if (!loaded.ok()) return Fail(loaded.status());
     val = std::move(*loaded);
   }
-  auto kb = KnowledgeBaseFromLabelled(*train, args.oos_label);
-  if (!kb.ok()) return Fail(kb.status().WithContext(args.train_path));
   MatcherOptions options;
+  options.calibrate_on_holdout = val.empty();
   if (args.objective == "balanced") {
     options.calibration.objective = CalibrationObjective::kBalanced;
   } else if (args.objective != "in_scope_accuracy_at_oos_recall") {
@@ -238,7 +250,7 @@ int RunKbEval(const EvalArgs& args) {
     num("calibration_in_scope_accuracy_at_threshold", Fixed(source.expected.in_scope_accuracy_at_threshold, 4));
     num("calibration_oos_recall", Fixed(source.expected.oos_recall, 4));
     num("intents", std::to_string(kb->entries.size()));
-    num("train_questions", std::to_string(train->size()));
+    num("train_questions", std::to_string(train.size()));
     num("test_in_scope", std::to_string(f.in_scope));
     num("test_out_of_scope", std::to_string(f.out_of_scope));
     num("features", std::to_string((*matcher)->num_features()));
@@ -248,7 +260,7 @@ int RunKbEval(const EvalArgs& args) {
     return 0;
   }
   std::printf("intents %zu, training questions %zu, test %zu in scope + %zu out of scope\n", kb->entries.size(),
-              train->size(), f.in_scope, f.out_of_scope);
+              train.size(), f.in_scope, f.out_of_scope);
   std::printf("in-scope accuracy (top-1)        %.2f%%\n", 100 * f.in_scope_accuracy);
   std::printf("in-scope accuracy at threshold   %.2f%%\n", 100 * f.in_scope_accuracy_at_threshold);
   std::printf("out-of-scope recall              %.2f%%\n", 100 * f.oos_recall);

@@ -15,6 +15,7 @@ struct AskArgs {
 };
 
 struct EvalArgs {
+  std::string kb_path;     // a KB file instead of --train
   std::string train_path;
   std::string val_path;  // empty: calibrate from the training file alone
   std::string test_path;

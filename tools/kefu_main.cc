@@ -38,8 +38,15 @@ int main(int argc, char** argv) {
       "--val when given (else from the training file alone, by holding out intents), and reports accuracy,\n"
       "out-of-scope recall and precision, build time and per-question latency on --test.\n"
       "Labelled files are JSON Lines: {\"text\": \"...\", \"intent\": \"...\"}.\n\n"
-      "Example:\n  kefu kb eval --train train.jsonl --val val.jsonl --test test.jsonl --json");
-  eval_cmd->add_option("--train", eval.train_path, "Labelled training questions (JSON Lines)")->required();
+      "Example:\n  kefu kb eval --train train.jsonl --val val.jsonl --test test.jsonl --json\n"
+      "  kefu kb eval --kb kb/samples/hr-zh.json --test kb/samples/hr-zh.questions.jsonl");
+  CLI::Option* eval_train =
+      eval_cmd->add_option("--train", eval.train_path, "Labelled training questions (JSON Lines)");
+  CLI::Option* eval_kb = eval_cmd->add_option("--kb", eval.kb_path, "A knowledge base file instead of --train");
+  eval_train->excludes(eval_kb);
+  eval_cmd->callback([&]() {
+    if (eval.train_path.empty() && eval.kb_path.empty()) throw CLI::RequiredError("--train or --kb");
+  });
   eval_cmd->add_option("--val", eval.val_path, "Labelled calibration questions, may include out-of-scope rows");
   eval_cmd->add_option("--test", eval.test_path, "Labelled test questions")->required();
   eval_cmd->add_option("--oos-label", eval.oos_label, "Intent that marks out-of-scope rows")->capture_default_str();
