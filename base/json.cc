@@ -13,8 +13,9 @@ namespace kefu {
 namespace {
 
 // Numbers arrive as raw text; they are stored as strings that begin with this marker so that
-// IsJsonNumber can tell them apart from JSON strings. A JSON string cannot start with a raw
-// control byte unless escaped, and GetString refuses strings that start with it.
+// IsJsonNumber can tell them apart from JSON strings. A JSON string can still start with U+0001
+// (written "\u0001"): such a string is stored with the marker doubled, which no number has, and
+// CheckJsonString removes the extra marker.
 constexpr char kNumberMarker = '\x01';
 
 // Forwards SAX events to a Document, keeping numbers as marked text.
@@ -32,7 +33,14 @@ struct NumberAsTextHandler {
     marked.append(str, len);
     return doc.String(marked.data(), static_cast<rapidjson::SizeType>(marked.size()), true);
   }
-  bool String(const char* str, rapidjson::SizeType len, bool copy) { return doc.String(str, len, copy); }
+  bool String(const char* str, rapidjson::SizeType len, bool copy) {
+    if (len > 0 && str[0] == kNumberMarker) {
+      std::string escaped(1, kNumberMarker);
+      escaped.append(str, len);
+      return doc.String(escaped.data(), static_cast<rapidjson::SizeType>(escaped.size()), true);
+    }
+    return doc.String(str, len, copy);
+  }
   bool StartObject() { return doc.StartObject(); }
   bool Key(const char* str, rapidjson::SizeType len, bool copy) { return doc.Key(str, len, copy); }
   bool EndObject(rapidjson::SizeType n) { return doc.EndObject(n); }
@@ -112,7 +120,8 @@ Result<std::unique_ptr<JsonDocument>> ParseJson(std::string_view text, const Jso
 }
 
 bool IsJsonNumber(const rapidjson::Value& v) {
-  return v.IsString() && v.GetStringLength() > 0 && v.GetString()[0] == kNumberMarker;
+  return v.IsString() && v.GetStringLength() > 1 && v.GetString()[0] == kNumberMarker &&
+         v.GetString()[1] != kNumberMarker;
 }
 
 Result<JsonObject> JsonObject::From(const rapidjson::Value& v) {
@@ -131,6 +140,7 @@ Status CheckJsonString(const rapidjson::Value& v, std::string_view what, size_t 
                        bool allow_empty, std::string* out) {
   if (!v.IsString() || IsJsonNumber(v)) return Status::InvalidArgument(FieldError(what, "must be a string"));
   std::string_view s(v.GetString(), v.GetStringLength());
+  if (!s.empty() && s[0] == kNumberMarker) s.remove_prefix(1);  // a string that starts with U+0001
   size_t bad = FindInvalidUtf8(s);
   if (bad != std::string_view::npos) {
     return Status::InvalidArgument(FieldError(what, "invalid UTF-8 at byte " + std::to_string(bad)));
@@ -287,6 +297,99 @@ void AppendJsonString(std::string_view s, std::string* out) {
     }
   }
   out->push_back('"');
+}
+
+void JsonWriter::BeforeValue() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!has_items_.empty()) {
+    if (has_items_.back()) out_.push_back(',');
+    has_items_.back() = true;
+  }
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  BeforeValue();
+  out_.push_back('{');
+  has_items_.push_back(false);
+  return *this;
+}
+
+JsonWriter& JsonWriter::EndObject() {
+  out_.push_back('}');
+  has_items_.pop_back();
+  return *this;
+}
+
+JsonWriter& JsonWriter::BeginArray() {
+  BeforeValue();
+  out_.push_back('[');
+  has_items_.push_back(false);
+  return *this;
+}
+
+JsonWriter& JsonWriter::EndArray() {
+  out_.push_back(']');
+  has_items_.pop_back();
+  return *this;
+}
+
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  BeforeValue();
+  AppendJsonString(key, &out_);
+  out_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(std::string_view value) {
+  BeforeValue();
+  AppendJsonString(value, &out_);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t value) {
+  BeforeValue();
+  out_ += std::to_string(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Uint(uint64_t value) {
+  BeforeValue();
+  out_ += std::to_string(value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Double(double value) {
+  BeforeValue();
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  out_.append(buf, ec == std::errc() ? end : buf);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Bool(bool value) {
+  BeforeValue();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Null() {
+  BeforeValue();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  BeforeValue();
+  out_ += json;
+  return *this;
 }
 
 }  // namespace kefu

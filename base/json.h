@@ -84,6 +84,42 @@ Status CheckJsonString(const rapidjson::Value& v, std::string_view what, size_t 
 // Appends `s` to `out` as a JSON string literal, quotes included.
 void AppendJsonString(std::string_view s, std::string* out);
 
+// Builds compact JSON text. Commas and nesting are tracked; misuse (a value where a key is due)
+// is a programmer error and is not checked.
+class JsonWriter {
+ public:
+  JsonWriter& BeginObject();
+  JsonWriter& EndObject();
+  JsonWriter& BeginArray();
+  JsonWriter& EndArray();
+  JsonWriter& Key(std::string_view key);
+  JsonWriter& String(std::string_view value);
+  JsonWriter& Int(int64_t value);
+  JsonWriter& Uint(uint64_t value);
+  JsonWriter& Double(double value);  // non-finite values are written as null
+  JsonWriter& Bool(bool value);
+  JsonWriter& Null();
+  // Writes `json`, which must be one valid JSON value, as is.
+  JsonWriter& Raw(std::string_view json);
+  // Shorthands for Key(...) followed by the value.
+  JsonWriter& Field(std::string_view key, std::string_view value) { return Key(key).String(value); }
+  JsonWriter& Field(std::string_view key, const char* value) { return Key(key).String(value); }
+  JsonWriter& Field(std::string_view key, int64_t value) { return Key(key).Int(value); }
+  JsonWriter& Field(std::string_view key, int value) { return Key(key).Int(value); }
+  JsonWriter& Field(std::string_view key, uint64_t value) { return Key(key).Uint(value); }
+  JsonWriter& Field(std::string_view key, bool value) { return Key(key).Bool(value); }
+
+  const std::string& str() const { return out_; }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void BeforeValue();
+
+  std::string out_;
+  std::vector<bool> has_items_;  // per open container: whether it has an item yet
+  bool after_key_ = false;
+};
+
 }  // namespace kefu
 
 #endif  // KEFU_BASE_JSON_H_

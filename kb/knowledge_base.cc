@@ -1,5 +1,6 @@
 #include "kb/knowledge_base.h"
 
+#include <charconv>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -272,7 +273,12 @@ Result<KnowledgeBase> ParseKnowledgeBaseJson(std::string_view json, std::string_
   }
   const rapidjson::Value* entries = nullptr;
   p.Check(root->GetArray("entries", Presence::kRequired, &entries));
-  if (entries != nullptr && entries->Size() <= limits.max_entries) {
+  if (entries != nullptr && entries->Size() > limits.max_entries) {
+    problems.push_back(std::string(file) + ": field 'entries': more than " + std::to_string(limits.max_entries) +
+                       " entries");
+    return Status::InvalidArgument(JoinProblems(file, problems));
+  }
+  if (entries != nullptr) {
     kb.entries.resize(entries->Size());
     for (rapidjson::SizeType i = 0; i < entries->Size(); ++i) {
       ParseEntry((*entries)[i], i, file, limits, &problems, &kb.entries[i]);
@@ -309,6 +315,7 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
   std::vector<std::string> problems;
   std::unordered_map<std::string, size_t> entry_of_intent;
   std::unordered_map<std::string, size_t> answer_line;
+  std::vector<size_t> first_line;  // per entry, the line of its first row
   for (size_t r = 1; r < rows.size(); ++r) {
     const std::vector<std::string>& row = rows[r];
     ProblemList p(&problems, std::string(file) + ":" + std::to_string(lines[r]));
@@ -351,6 +358,7 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
       e.id = id;
       e.title = intent;
       kb.entries.push_back(std::move(e));
+      first_line.push_back(lines[r]);
     }
     KbEntry& entry = kb.entries[it->second];
     if (!question.empty()) entry.questions.push_back(question);
@@ -370,7 +378,8 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
   }
   for (size_t i = 0; i < kb.entries.size(); ++i) {
     if (kb.entries[i].answer.empty()) {
-      problems.push_back(std::string(file) + ": intent '" + kb.entries[i].title + "': field 'answer': no row gives an answer");
+      problems.push_back(std::string(file) + ":" + std::to_string(first_line[i]) + ": intent '" + kb.entries[i].title +
+                         "': field 'answer': no row gives an answer");
     }
   }
   CheckKnowledgeBase(kb, file, limits, &problems);
@@ -386,14 +395,25 @@ Result<KnowledgeBase> LoadKnowledgeBase(const std::string& path, const KbLimits&
 }
 
 std::string KnowledgeBaseToJson(const KnowledgeBase& kb) {
-  std::string out = "{\"name\":";
-  AppendJsonString(kb.name, &out);
-  out += ",\"language\":";
-  AppendJsonString(kb.language, &out);
-  if (kb.settings.answer_threshold) {
-    out += ",\"settings\":{\"answer_threshold\":" + std::to_string(*kb.settings.answer_threshold) + "}";
+  // Empty name and language are left out: the parser refuses empty strings.
+  std::string out = "{";
+  if (!kb.name.empty()) {
+    out += "\"name\":";
+    AppendJsonString(kb.name, &out);
+    out += ",";
   }
-  out += ",\"entries\":[";
+  if (!kb.language.empty()) {
+    out += "\"language\":";
+    AppendJsonString(kb.language, &out);
+    out += ",";
+  }
+  if (kb.settings.answer_threshold) {
+    // Shortest text that reads back as the same double, whatever the locale.
+    char number[32];
+    const auto end = std::to_chars(number, number + sizeof(number), *kb.settings.answer_threshold).ptr;
+    out += "\"settings\":{\"answer_threshold\":" + std::string(number, end) + "},";
+  }
+  out += "\"entries\":[";
   auto strings = [&](const std::vector<std::string>& v) {
     out += "[";
     for (size_t i = 0; i < v.size(); ++i) {

@@ -154,6 +154,8 @@ float Vectorizer::Transform(const TextFeatures& features, SparseVector* out) con
     const std::vector<uint64_t>& hashes = features.hashes[b];
     // Look up first, then sort the (fewer, smaller) indices to count repeats.
     known.clear();
+    // The table is larger than the caches: start every slot's load before the first compare.
+    for (uint64_t h : hashes) __builtin_prefetch(&slots_[h & mask_]);
     for (uint64_t h : hashes) {
       const int64_t index = Find(h);
       if (index >= 0) known.push_back(static_cast<uint32_t>(index));

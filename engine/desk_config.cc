@@ -1,0 +1,194 @@
+#include "engine/desk_config.h"
+
+#include <charconv>
+
+#include "base/file.h"
+#include "base/json.h"
+
+namespace kefu {
+namespace {
+
+constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+bool IsDeskId(std::string_view id) {
+  if (id.empty() || id.size() > 32) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+// "09:30" -> 570; -1 when malformed.
+int ParseClock(std::string_view hhmm) {
+  if (hhmm.size() != 5 || hhmm[2] != ':') return -1;
+  int h = 0, m = 0;
+  if (std::from_chars(hhmm.data(), hhmm.data() + 2, h).ec != std::errc() ||
+      std::from_chars(hhmm.data() + 3, hhmm.data() + 5, m).ec != std::errc() || h > 24 || m > 59 || (h == 24 && m)) {
+    return -1;
+  }
+  return h * 60 + m;
+}
+
+Status ParseHours(const JsonObject& desk, BusinessHours* hours) {
+  const rapidjson::Value* value = nullptr;
+  KEFU_RETURN_IF_ERROR(desk.GetObject("business_hours", Presence::kOptional, &value));
+  if (value == nullptr) return Status::OK();
+  auto o = JsonObject::From(*value);
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"utc_offset_minutes", "days", "open", "close"}));
+  int64_t offset = 0;
+  KEFU_RETURN_IF_ERROR(o->GetInt("utc_offset_minutes", Presence::kOptional, -14 * 60, 14 * 60, &offset));
+  std::vector<std::string> days;
+  KEFU_RETURN_IF_ERROR(o->GetStringArray("days", Presence::kRequired, 7, 3, &days));
+  std::string open, close;
+  KEFU_RETURN_IF_ERROR(o->GetString("open", Presence::kRequired, &open, 5));
+  KEFU_RETURN_IF_ERROR(o->GetString("close", Presence::kRequired, &close, 5));
+  hours->always_open = false;
+  hours->utc_offset_minutes = static_cast<int>(offset);
+  hours->days = 0;
+  for (const std::string& d : days) {
+    int index = -1;
+    for (int i = 0; i < 7; ++i) {
+      if (kDays[i] == d) index = i;
+    }
+    if (index < 0) return Status::InvalidArgument("field 'days': '" + d + "' is not one of mon..sun");
+    hours->days |= static_cast<uint8_t>(1 << index);
+  }
+  hours->open_minute = ParseClock(open);
+  hours->close_minute = ParseClock(close);
+  if (hours->open_minute < 0) return Status::InvalidArgument("field 'open': expected HH:MM");
+  if (hours->close_minute < 0) return Status::InvalidArgument("field 'close': expected HH:MM");
+  if (hours->close_minute <= hours->open_minute) {
+    return Status::InvalidArgument("field 'close': must be after 'open'");
+  }
+  return Status::OK();
+}
+
+Status ParseSettings(const JsonObject& desk, DeskSettings* s) {
+  const rapidjson::Value* value = nullptr;
+  KEFU_RETURN_IF_ERROR(desk.GetObject("settings", Presence::kOptional, &value));
+  if (value == nullptr) return Status::OK();
+  auto o = JsonObject::From(*value);
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"max_queue", "idle_timeout_minutes", "heartbeat_timeout_seconds",
+                                         "first_response_sla_seconds", "reopen_window_minutes", "clarify_limit",
+                                         "default_capacity", "max_message_chars"}));
+  int64_t v = 0;
+  auto get = [&](std::string_view name, int64_t min, int64_t max, int64_t scale, auto* out) -> Status {
+    if (!o->Has(name)) return Status::OK();
+    KEFU_RETURN_IF_ERROR(o->GetInt(name, Presence::kRequired, min, max, &v));
+    *out = static_cast<std::remove_pointer_t<decltype(out)>>(v * scale);
+    return Status::OK();
+  };
+  KEFU_RETURN_IF_ERROR(get("max_queue", 1, 1000000, 1, &s->max_queue));
+  KEFU_RETURN_IF_ERROR(get("idle_timeout_minutes", 1, 7 * 24 * 60, 60LL * 1000000, &s->idle_timeout_micros));
+  KEFU_RETURN_IF_ERROR(get("heartbeat_timeout_seconds", 5, 3600, 1000000, &s->heartbeat_timeout_micros));
+  KEFU_RETURN_IF_ERROR(get("first_response_sla_seconds", 1, 7 * 24 * 3600, 1000000, &s->first_response_sla_micros));
+  KEFU_RETURN_IF_ERROR(get("reopen_window_minutes", 0, 30 * 24 * 60, 60LL * 1000000, &s->reopen_window_micros));
+  KEFU_RETURN_IF_ERROR(get("clarify_limit", 0, 10, 1, &s->clarify_limit));
+  KEFU_RETURN_IF_ERROR(get("default_capacity", 1, 100, 1, &s->default_capacity));
+  KEFU_RETURN_IF_ERROR(get("max_message_chars", 1, 100000, 1, &s->max_message_chars));
+  return Status::OK();
+}
+
+Status ParseAgents(const JsonObject& desk, std::vector<AgentSeed>* agents) {
+  const rapidjson::Value* value = nullptr;
+  KEFU_RETURN_IF_ERROR(desk.GetArray("agents", Presence::kOptional, &value));
+  for (rapidjson::SizeType i = 0; value != nullptr && i < value->Size(); ++i) {
+    const std::string where = "field 'agents' item " + std::to_string(i + 1);
+    auto o = JsonObject::From((*value)[i]);
+    if (!o.ok()) return Status::InvalidArgument(where + ": must be an object");
+    AgentSeed a;
+    int64_t capacity = 0;
+    Status s = o->RejectUnknown({"username", "password", "name", "teams", "capacity"});
+    if (s.ok()) s = o->GetString("username", Presence::kRequired, &a.username, 64);
+    if (s.ok()) s = o->GetString("password", Presence::kRequired, &a.password, 200);
+    if (s.ok()) s = o->GetString("name", Presence::kOptional, &a.display_name, 100);
+    if (s.ok()) s = o->GetStringArray("teams", Presence::kOptional, 50, 64, &a.teams);
+    if (s.ok()) s = o->GetInt("capacity", Presence::kOptional, 1, 100, &capacity);
+    if (!s.ok()) return s.WithContext(where);
+    a.capacity = static_cast<int>(capacity);
+    agents->push_back(std::move(a));
+  }
+  return Status::OK();
+}
+
+Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskConfig* d) {
+  auto o = JsonObject::From(value);
+  if (!o.ok()) return Status::InvalidArgument("must be an object");
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"id", "name", "ticket_prefix", "knowledge_bases", "default_team", "welcome",
+                                         "business_hours", "settings", "allowed_origins", "app_secret", "agents"}));
+  KEFU_RETURN_IF_ERROR(o->GetString("id", Presence::kRequired, &d->id, 32));
+  if (!IsDeskId(d->id)) return Status::InvalidArgument("field 'id': must match [a-z0-9-]{1,32}");
+  d->name = d->id;
+  KEFU_RETURN_IF_ERROR(o->GetString("name", Presence::kOptional, &d->name, 100));
+  d->ticket_prefix = d->id;
+  for (char& c : d->ticket_prefix) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  KEFU_RETURN_IF_ERROR(o->GetString("ticket_prefix", Presence::kOptional, &d->ticket_prefix, 8));
+  KEFU_RETURN_IF_ERROR(o->GetStringArray("knowledge_bases", Presence::kRequired, 8, 4096, &d->knowledge_bases));
+  if (d->knowledge_bases.empty()) return Status::InvalidArgument("field 'knowledge_bases': needs at least one file");
+  for (std::string& path : d->knowledge_bases) {
+    if (!path.empty() && path[0] != '/' && !base_dir.empty()) path = std::string(base_dir) + "/" + path;
+  }
+  KEFU_RETURN_IF_ERROR(o->GetString("default_team", Presence::kOptional, &d->default_team, 64));
+  const rapidjson::Value* welcome = nullptr;
+  KEFU_RETURN_IF_ERROR(o->GetObject("welcome", Presence::kOptional, &welcome));
+  if (welcome != nullptr) {
+    auto w = JsonObject::From(*welcome);
+    KEFU_RETURN_IF_ERROR(w->RejectUnknown({"en", "zh"}).WithContext("field 'welcome'"));
+    KEFU_RETURN_IF_ERROR(w->GetString("en", Presence::kOptional, &d->welcome_en, 1000).WithContext("field 'welcome'"));
+    KEFU_RETURN_IF_ERROR(w->GetString("zh", Presence::kOptional, &d->welcome_zh, 1000).WithContext("field 'welcome'"));
+  }
+  KEFU_RETURN_IF_ERROR(ParseHours(*o, &d->hours).WithContext("field 'business_hours'"));
+  KEFU_RETURN_IF_ERROR(ParseSettings(*o, &d->settings).WithContext("field 'settings'"));
+  KEFU_RETURN_IF_ERROR(o->GetStringArray("allowed_origins", Presence::kOptional, 100, 300, &d->allowed_origins));
+  KEFU_RETURN_IF_ERROR(o->GetString("app_secret", Presence::kOptional, &d->app_secret, 200));
+  KEFU_RETURN_IF_ERROR(ParseAgents(*o, &d->agents));
+  return Status::OK();
+}
+
+}  // namespace
+
+bool BusinessHours::IsOpen(int64_t micros) const {
+  if (always_open) return true;
+  const int64_t local_minutes = micros / 60000000 + utc_offset_minutes;
+  const int64_t day = local_minutes >= 0 ? local_minutes / 1440 : (local_minutes - 1439) / 1440;
+  const int minute = static_cast<int>(local_minutes - day * 1440);
+  const int weekday = static_cast<int>(((day % 7) + 7 + 3) % 7);  // 1970-01-01 was a Thursday (3)
+  if (!(days & (1 << weekday))) return false;
+  return minute >= open_minute && minute < close_minute;
+}
+
+Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file, std::string_view base_dir) {
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.status().WithContext(file);
+  auto root = JsonObject::From(**doc);
+  if (!root.ok()) return Status::InvalidArgument(std::string(file) + ": the top level must be an object");
+  Status s = root->RejectUnknown({"desks"});
+  if (!s.ok()) return s.WithContext(file);
+  const rapidjson::Value* desks = nullptr;
+  s = root->GetArray("desks", Presence::kRequired, &desks);
+  if (!s.ok()) return s.WithContext(file);
+  KefuConfig config;
+  for (rapidjson::SizeType i = 0; i < desks->Size(); ++i) {
+    DeskConfig d;
+    s = ParseDesk((*desks)[i], base_dir, &d);
+    if (!s.ok()) return s.WithContext(std::string(file) + ": desk #" + std::to_string(i + 1));
+    for (const DeskConfig& other : config.desks) {
+      if (other.id == d.id) {
+        return Status::InvalidArgument(std::string(file) + ": desk #" + std::to_string(i + 1) +
+                                       ": field 'id': duplicate desk '" + d.id + "'");
+      }
+    }
+    config.desks.push_back(std::move(d));
+  }
+  if (config.desks.empty()) return Status::InvalidArgument(std::string(file) + ": field 'desks': needs at least one desk");
+  return config;
+}
+
+Result<KefuConfig> LoadConfig(const std::string& path) {
+  auto content = ReadFileToString(path, 4 << 20);
+  if (!content.ok()) return content.status();
+  const size_t slash = path.rfind('/');
+  return ParseConfig(*content, path, slash == std::string::npos ? "." : path.substr(0, slash));
+}
+
+}  // namespace kefu

@@ -1,0 +1,74 @@
+// The server's configuration (kefu.json): its desks, each with knowledge bases, teams, business
+// hours, settings and optional seed agents. Validated as a whole like a KB: errors name the file
+// and the field.
+#ifndef KEFU_ENGINE_DESK_CONFIG_H_
+#define KEFU_ENGINE_DESK_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace kefu {
+
+struct BusinessHours {
+  bool always_open = true;
+  int utc_offset_minutes = 0;  // the desk's time zone, e.g. 480 for UTC+8
+  uint8_t days = 0x1F;         // bit 0 Monday ... bit 6 Sunday
+  int open_minute = 9 * 60;    // minutes after local midnight
+  int close_minute = 18 * 60;
+
+  // Whether the desk is open at `micros` (since the epoch).
+  bool IsOpen(int64_t micros) const;
+};
+
+struct DeskSettings {
+  int max_queue = 500;                         // waiting conversations per desk
+  int64_t idle_timeout_micros = 30LL * 60 * 1000000;        // bot conversations resolve after this
+  int64_t heartbeat_timeout_micros = 90LL * 1000000;        // an agent silent this long goes offline
+  int64_t first_response_sla_micros = 5LL * 60 * 1000000;   // escalation to first human reply
+  int64_t reopen_window_micros = 24LL * 3600 * 1000000;     // reopen to the last agent within this
+  int clarify_limit = 2;                       // clarifications in a row before a person takes over
+  int default_capacity = 3;                    // conversations an agent serves at once
+  int max_message_chars = 2000;
+};
+
+struct AgentSeed {
+  std::string username;
+  std::string password;
+  std::string display_name;
+  std::vector<std::string> teams;
+  int capacity = 0;  // 0: the desk's default
+};
+
+struct DeskConfig {
+  std::string id;             // [a-z0-9-]{1,32}, used in URLs
+  std::string name;
+  std::string ticket_prefix;  // "HR" gives tickets HR-1001, HR-1002, ...
+  std::vector<std::string> knowledge_bases;  // paths; one per language (chosen by the question's script)
+  std::string default_team;
+  std::string welcome_en = "Hi! Ask me anything, or ask for a person at any time.";
+  std::string welcome_zh = "您好！请直接输入您的问题，也可以随时转人工。";
+  BusinessHours hours;
+  DeskSettings settings;
+  std::vector<std::string> allowed_origins;  // CORS for the widget; "*" allows any
+  std::string app_secret;                    // HMAC key for the app channel's signed user ids
+  std::vector<AgentSeed> agents;             // created at start when missing (demo desks)
+};
+
+struct KefuConfig {
+  std::vector<DeskConfig> desks;
+};
+
+// Parses a config; relative KB paths resolve against `base_dir`. InvalidArgument naming
+// `file_name` and the field on any problem.
+Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file_name, std::string_view base_dir);
+
+// Reads and parses `path`.
+Result<KefuConfig> LoadConfig(const std::string& path);
+
+}  // namespace kefu
+
+#endif  // KEFU_ENGINE_DESK_CONFIG_H_

@@ -1,0 +1,257 @@
+// The conversation engine: desks, conversations, the queue, agents, routing, tickets, timers and
+// stats, over a durable store. No HTTP here: the adapters and the tests drive it directly.
+//
+// Every mutating call changes memory under the engine's lock, submits one store batch in the same
+// order (GroupCommitter), and returns only after that batch is durable; concurrent calls share one
+// fsync. Authorisation lives here too: a customer call names its conversation and proves it with
+// the conversation's token; an agent call carries the agent's identity and reaches only its desk.
+//
+// Thread-safe: every public method may be called from any thread.
+#ifndef KEFU_ENGINE_ENGINE_H_
+#define KEFU_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/auth.h"
+#include "engine/clock.h"
+#include "engine/desk_config.h"
+#include "engine/model.h"
+#include "engine/stats.h"
+#include "engine/store.h"
+#include "kb/knowledge_base.h"
+#include "kb/matcher.h"
+
+namespace kefu {
+
+struct EngineOptions {
+  // Cost of hashing agents' passwords. Default interactive (libsodium's recommendation).
+  PasswordCost password_cost = PasswordCost::kInteractive;
+  // Agent tokens expire this long after login. Default 12 hours.
+  int64_t agent_session_micros = 12 * kMicrosPerHour;
+  // Failed logins per account within the window before further attempts are refused.
+  int max_failed_logins = 5;
+  int64_t failed_login_window_micros = 5 * kMicrosPerMinute;
+  // New conversations one customer may start per minute. Default 10.
+  int max_conversations_per_customer_minute = 10;
+  // Live events kept per desk for SSE resume. Default 10,000.
+  size_t live_events_per_desk = 10000;
+  // Matcher settings for every desk's KBs.
+  MatcherOptions matcher;
+};
+
+// Who is calling, once the adapter has checked the token.
+struct AgentIdentity {
+  std::string desk;
+  std::string username;
+};
+
+struct StartRequest {
+  std::string desk;
+  Channel channel = Channel::kWeb;
+  // An app's verified user id (the adapter checked its HMAC): the customer's open conversation
+  // is resumed from any device. Empty for anonymous web customers.
+  std::string verified_user;
+  std::string locale;  // "zh" or "en" for the welcome; "" picks the desk's first KB's language
+};
+
+struct StartResult {
+  std::string conversation_id;
+  std::string customer_token;  // returned once; only its hash is stored
+  bool resumed = false;
+  std::vector<Message> messages;  // the welcome (new) or the history (resumed)
+};
+
+// Where a waiting customer stands.
+struct QueueStatus {
+  int position = 0;            // 1-based among those waiting for the same team
+  int64_t expected_wait = -1;  // microseconds; -1 unknown (nobody online)
+  bool desk_open = true;       // business hours
+  int agents_online = 0;
+};
+
+// A conversation as a customer may see it.
+struct ConversationView {
+  std::string id;
+  std::string desk;
+  ConversationState state = ConversationState::kNew;
+  Channel channel = Channel::kWeb;
+  std::string customer;
+  std::string assignee;       // username (agents' views) ...
+  std::string assignee_name;  // ... and display name (customers' views)
+  std::string team;
+  std::string ticket;
+  std::string last_question;
+  uint64_t last_seq = 0;
+  int64_t created_at = 0;
+  int64_t waiting_since = 0;  // queued: when it entered the queue
+  std::optional<QueueStatus> queue;  // while queued
+  int unread = 0;             // agents' views: customer messages the assignee has not read
+  bool can_rate = false;      // resolved and not rated yet
+  EscalationReason escalation = EscalationReason::kNone;
+  int priority = 0;
+};
+
+// The outcome of a customer's message (or handoff request or feedback).
+struct CustomerTurn {
+  std::vector<Message> messages;  // the customer's message (if any) and every reply it caused
+  ConversationView conversation;
+  bool duplicate = false;  // a retry of a client_msg_id already accepted
+};
+
+struct CustomerMessageRequest {
+  std::string conversation_id;
+  std::string text;
+  std::string client_msg_id;  // optional; a repeat is accepted once
+  Channel channel = Channel::kWeb;
+  std::string choice;  // optional: the entry id of a clarify choice the customer clicked
+};
+
+struct Suggestion {
+  std::string entry_id;
+  std::string title;
+  std::string answer;
+  float confidence = 0;
+};
+
+struct TicketUpdate {
+  std::optional<TicketStatus> status;
+  std::optional<int> priority;
+  std::optional<std::vector<std::string>> tags;
+  std::optional<int64_t> remind_at;     // pending reminders
+  std::optional<std::string> assignee;  // another agent of the desk
+  std::string note;                     // solving: the outcome told to the customer
+};
+
+// A change that live streams carry (SSE). Ids increase per desk.
+struct LiveEvent {
+  uint64_t id = 0;
+  std::string conversation;  // "" for desk-wide events (queue, presence)
+  std::string type;          // "message", "state", "queue", "assigned", "presence", "ticket", "reminder"
+  std::string agent;         // the agent it concerns ("" for all agents of the desk)
+  bool for_customer = false;  // customers of `conversation` see it
+  std::string data;          // JSON payload
+};
+
+struct EngineStats {
+  uint64_t store_writes = 0;
+  uint64_t store_batches = 0;
+};
+
+class Engine {
+ public:
+  // Opens the engine over `store` with the desks of `config`: loads each desk's KBs and builds their
+  // matchers, restores conversations, queue order, assignments, tickets and stats from the store
+  // (agents come back offline), and creates the config's seed agents that do not exist yet.
+  // InvalidArgument naming the file for a bad KB; the store's error when it cannot be read.
+  static Result<std::unique_ptr<Engine>> Open(const KefuConfig& config, std::unique_ptr<Store> store, Clock* clock,
+                                              const EngineOptions& options = {});
+  ~Engine();
+
+  // --- Customers -----------------------------------------------------------------------------
+
+  // Starts a conversation, or resumes a verified app user's open one. NotFound for an unknown desk;
+  // ResourceExhausted when the customer starts too many.
+  Result<StartResult> StartConversation(const StartRequest& request);
+
+  // OK when `token` is the customer token of `conversation_id`. Unauthenticated when the token is
+  // not any conversation's; NotFound when it belongs to another conversation or the conversation
+  // does not exist (the caller must not learn that it exists).
+  Status AuthorizeCustomer(std::string_view conversation_id, std::string_view token) const;
+
+  // The customer says something; the bot answers, clarifies or escalates.
+  Result<CustomerTurn> PostCustomerMessage(const CustomerMessageRequest& request);
+  // The customer asks for a person.
+  Result<CustomerTurn> RequestHandoff(std::string_view conversation_id);
+  // The customer judges a bot answer; unhelpful escalates while the bot is serving.
+  Result<CustomerTurn> GiveFeedback(std::string_view conversation_id, uint64_t message_seq, bool helpful);
+  // CSAT 1..5, once per resolution. Conflict when not resolved or already rated.
+  Status Rate(std::string_view conversation_id, int rating);
+  // Messages after `after_seq` (at most `limit`), notes left out unless `include_notes`.
+  Result<std::vector<Message>> History(std::string_view conversation_id, uint64_t after_seq, size_t limit,
+                                       bool include_notes) const;
+  Result<ConversationView> GetConversation(std::string_view conversation_id) const;
+  // The customer's tickets (all conversations of the same customer).
+  Result<std::vector<Ticket>> CustomerTickets(std::string_view conversation_id) const;
+
+  // --- Agents --------------------------------------------------------------------------------
+
+  // Creates an account. Conflict when the username exists; InvalidArgument for a bad username
+  // ([a-z0-9._-]{1,64}) or a password shorter than 8 characters.
+  Status CreateAgent(std::string_view desk, std::string_view username, std::string_view password,
+                     std::string_view display_name, const std::vector<std::string>& teams, int capacity);
+  // A session token. Unauthenticated for a wrong desk, user or password (one message for all);
+  // ResourceExhausted after too many failures for the account.
+  Result<std::string> Login(std::string_view desk, std::string_view username, std::string_view password);
+  // The identity of a session token; Unauthenticated when unknown or expired. Counts as a heartbeat.
+  Result<AgentIdentity> AuthenticateAgent(std::string_view token);
+  Status Logout(std::string_view token);
+  Status SetPresence(const AgentIdentity& agent, AgentPresence presence);
+  Result<std::vector<ConversationView>> Queue(const AgentIdentity& agent) const;
+  Result<std::vector<ConversationView>> AgentConversations(const AgentIdentity& agent) const;
+  // An agent of the desk may view any of the desk's conversations; NotFound for other desks'.
+  Result<ConversationView> AgentGetConversation(const AgentIdentity& agent, std::string_view conversation_id) const;
+  Result<std::vector<Message>> AgentHistory(const AgentIdentity& agent, std::string_view conversation_id,
+                                            uint64_t after_seq, size_t limit);
+  Result<ConversationView> Claim(const AgentIdentity& agent, std::string_view conversation_id);
+  Result<Message> Reply(const AgentIdentity& agent, std::string_view conversation_id, std::string_view text);
+  Result<Message> AddNote(const AgentIdentity& agent, std::string_view conversation_id, std::string_view text);
+  // Hands the conversation to another agent (`to_agent`) or back to the queue of `to_team`.
+  Status Transfer(const AgentIdentity& agent, std::string_view conversation_id, std::string_view to_agent,
+                  std::string_view to_team);
+  Status Resolve(const AgentIdentity& agent, std::string_view conversation_id);
+  Result<std::vector<Suggestion>> Suggestions(const AgentIdentity& agent, std::string_view conversation_id) const;
+  Result<std::vector<Ticket>> Tickets(const AgentIdentity& agent, std::optional<TicketStatus> status) const;
+  Result<Ticket> UpdateTicket(const AgentIdentity& agent, std::string_view ticket_id, const TicketUpdate& update);
+  // Opens a follow-up ticket on any conversation of the desk.
+  Result<Ticket> OpenFollowUp(const AgentIdentity& agent, std::string_view conversation_id, std::string_view subject);
+
+  // --- Admin and operations ------------------------------------------------------------------
+
+  // Replaces the desk's KB for `language` ("" replaces the first) after validating it and building
+  // its matcher; conversations continue on the old one until the swap. Persists it.
+  Status ReplaceKnowledgeBase(std::string_view desk, std::string_view language, std::string_view kb_json);
+  Result<DeskStats> Stats(std::string_view desk) const;
+  std::vector<std::string> DeskIds() const;
+  Result<DeskConfig> GetDeskConfig(std::string_view desk) const;
+  // Waiting conversations and online agents per desk (for /metrics).
+  struct DeskGauges {
+    std::string desk;
+    int queued = 0;
+    int agents_online = 0;
+    int serving = 0;
+  };
+  std::vector<DeskGauges> Gauges() const;
+  EngineStats GetEngineStats() const;
+
+  // Runs what is due at the clock's now: idle bot conversations resolve, silent agents go offline
+  // (their conversations back to the queue, first in line), SLA breaches are flagged, pending
+  // tickets' reminders fire. Call it every second or so (tests call it after moving the clock).
+  Status RunTimers();
+
+  // --- Live events ---------------------------------------------------------------------------
+
+  // The id of the desk's latest live event (0 when none).
+  uint64_t LivePosition(std::string_view desk) const;
+  // Events of `desk` after `after_id` that pass `filter`, waiting up to `timeout_micros` of real
+  // time for one to arrive. `*gap` is set when events after `after_id` were already dropped from
+  // the ring (the caller should resynchronise).
+  std::vector<LiveEvent> WaitLiveEvents(std::string_view desk, uint64_t after_id, int64_t timeout_micros,
+                                        const std::function<bool(const LiveEvent&)>& filter, bool* gap) const;
+  // Wakes every waiter (shutdown).
+  void WakeAll();
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kefu
+
+#endif  // KEFU_ENGINE_ENGINE_H_

@@ -1,0 +1,102 @@
+// Ordered group commit. The engine changes its in-memory state under its lock and hands the
+// matching StoreBatch to Submit, still under the lock, so batches reach the store in exactly the
+// order the changes were made. A single committer thread writes everything pending as one synced
+// write; callers then Wait outside the lock for their batch to be durable before they acknowledge.
+// Many concurrent requests therefore share one fsync, and the disk always holds a prefix of the
+// history that memory went through.
+//
+// When a write fails, the history after the failure point must not reach the disk either, since
+// it was built on changes the disk does not have. So, in this order:
+//   1. the failed group's batches and every batch submitted while that write was in flight are
+//      failed (they never reach the store);
+//   2. `on_failure(error)` runs on the committer thread, with no committer lock held: the engine
+//      takes its own lock, reloads its state from the store, and calls FailPending(error) before
+//      releasing its lock, which fails the batches submitted between the failure and the reload;
+//   3. the waiters of all those batches wake with `error`;
+//   4. batches submitted after that are written as usual (if the store accepts writes again).
+//
+// Thread-safe: every public method may be called from any thread, except as noted.
+#ifndef KEFU_ENGINE_GROUP_COMMIT_H_
+#define KEFU_ENGINE_GROUP_COMMIT_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "engine/store.h"
+
+namespace kefu {
+
+class GroupCommitter {
+ public:
+  // `store` must outlive the committer. `on_failure` (optional) runs on the committer thread
+  // after a failed write, before waiters are woken: the engine reloads its state from the store
+  // there, so memory never claims more than the disk has. It must not call Wait or Commit (it
+  // would wait for itself).
+  explicit GroupCommitter(Store* store, std::function<void(const Status&)> on_failure = nullptr);
+  // Writes what is pending, then stops the committer thread. No Submit may run concurrently.
+  ~GroupCommitter();
+
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // Queues `batch` and returns its ticket (1, 2, 3, ... in call order). An empty batch gets the
+  // ticket of the last batch submitted (0 when there is none).
+  uint64_t Submit(StoreBatch batch);
+
+  // Blocks until the batch of `ticket` (and all before it) is durable or has failed: OK, or the
+  // error of the write (IOError/Unavailable/...) that failed it (see the file comment). Ticket 0
+  // is OK at once; a ticket never issued is InvalidArgument. The outcomes of the last 4096
+  // distinct failures are remembered; waiting on a ticket older than those gives Unavailable.
+  Status Wait(uint64_t ticket);
+
+  // Submit then Wait.
+  Status Commit(StoreBatch batch) { return Wait(Submit(std::move(batch))); }
+
+  // Fails every batch submitted but not yet handed to the store: it never reaches the store and
+  // its waiters get `error` (once every batch before it has finished). For on_failure, which
+  // calls it under the engine's lock after reloading; usable from any thread.
+  void FailPending(const Status& error);
+
+  // Number of successful store writes and of the batches they carried so far
+  // (batches / writes = mean group size).
+  uint64_t writes() const;
+  uint64_t batches() const;
+
+ private:
+  struct FailedRange {
+    uint64_t first;  // the range's first ticket; the map key is its last
+    Status error;
+  };
+  static constexpr size_t kMaxFailedRanges = 4096;
+
+  void Run();
+  void FailPendingLocked(const Status& error);  // REQUIRES(mu_)
+  void RecordFailure(uint64_t first, uint64_t last, const Status& error);  // REQUIRES(mu_)
+
+  Store* store_;
+  std::function<void(const Status&)> on_failure_;
+  mutable std::mutex mu_;
+  std::condition_variable work_;       // pending batches or stop
+  std::condition_variable committed_;  // finished_ advanced
+  // Tickets in (taken_, submitted_] are in pending_; (finished_, taken_] are being written or
+  // wait for the group being written; tickets <= finished_ have an outcome.
+  std::deque<StoreBatch> pending_;               // GUARDED_BY(mu_)
+  uint64_t submitted_ = 0;                       // GUARDED_BY(mu_) ticket of the last submitted batch
+  uint64_t taken_ = 0;                           // GUARDED_BY(mu_) last ticket written or failed
+  uint64_t finished_ = 0;                        // GUARDED_BY(mu_) last ticket with an outcome
+  bool writing_ = false;                         // GUARDED_BY(mu_) a group is with the store
+  std::map<uint64_t, FailedRange> failures_;     // GUARDED_BY(mu_) keyed by last ticket
+  uint64_t forgotten_through_ = 0;               // GUARDED_BY(mu_) outcomes <= this dropped
+  uint64_t writes_ = 0, batches_ = 0;            // GUARDED_BY(mu_)
+  bool stop_ = false;                            // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace kefu
+
+#endif  // KEFU_ENGINE_GROUP_COMMIT_H_

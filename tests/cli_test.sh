@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The kefu CLI's exit codes and messages for good and bad input. Usage: cli_test.sh KEFU SOURCE_DIR
+set -u
+kefu=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# expect NAME WANT_CODE WANT_TEXT -- COMMAND...: runs COMMAND, checks its exit code and that its
+# combined output contains WANT_TEXT.
+expect() {
+  local name=$1 want_code=$2 want_text=$3
+  shift 4
+  local out code
+  out=$("$@" 2>&1)
+  code=$?
+  if [ "$code" != "$want_code" ] || ! grep -qF -- "$want_text" <<<"$out"; then
+    echo "FAIL $name: exit $code (want $want_code), output:"
+    echo "$out" | head -20
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+expect "help explains ask with an example" 0 "Example:" -- "$kefu" ask --help
+expect "help explains kb eval" 0 "in_scope" -- "$kefu" kb eval --help
+expect "no subcommand is a usage error" 2 "" -- "$kefu"
+expect "unknown flag is a usage error" 2 "--nope" -- "$kefu" kb lint --nope x
+
+expect "lint accepts a sample" 0 "OK (51 entries" -- "$kefu" kb lint "$src/kb/samples/hr-zh.json"
+expect "lint of a missing file names it" 1 "$tmp/missing.json: no such file" -- "$kefu" kb lint "$tmp/missing.json"
+
+printf '{"entries": [{"id": "a", "title": "A", "questions": ["q1"], "answer": ""}]}' >"$tmp/empty-answer.json"
+expect "lint names file, entry and field" 1 "$tmp/empty-answer.json: entry #1 'a': field 'answer': must not be empty" \
+  -- "$kefu" kb lint "$tmp/empty-answer.json"
+
+printf '{"entries": [\n{"id": "a", "title": "A", "questions": ["q1"], "answer": "x"},\n' >"$tmp/syntax.json"
+expect "lint reports a syntax error with its offset" 1 "invalid JSON at byte" -- "$kefu" kb lint "$tmp/syntax.json"
+
+printf 'question,answer,intent\nhow?,"yes",a\nhow else?,"no",a\n' >"$tmp/conflict.csv"
+expect "CSV problems name file and line" 1 "$tmp/conflict.csv:3: field 'answer'" -- "$kefu" kb lint "$tmp/conflict.csv"
+
+expect "ask answers from the leave entry" 0 "[answer leave.annual.apply]" \
+  -- "$kefu" ask --kb "$src/kb/samples/hr-zh.json" 我想请年假怎么申请
+expect "ask escalates a request for a person" 0 "[escalate asked_for_person]" \
+  -- "$kefu" ask --kb "$src/kb/samples/hr-en.json" "talk to a human"
+expect "ask reads questions from stdin" 0 "[greeting]" -- bash -c "echo hello | '$kefu' ask --kb '$src/kb/samples/shop-en.json'"
+expect "ask refuses an invalid KB" 1 "field 'answer'" -- "$kefu" ask --kb "$tmp/empty-answer.json" hi
+
+printf '{"text": "hi", "intent": "a"}\n{"text": 5, "intent": "a"}\n' >"$tmp/bad.jsonl"
+expect "eval names file, line and field of a bad labelled row" 1 "$tmp/bad.jsonl:2: field 'text'" \
+  -- "$kefu" kb eval --train "$tmp/bad.jsonl" --test "$tmp/bad.jsonl"
+expect "eval needs --train or --kb" 2 "" -- "$kefu" kb eval --test "$tmp/bad.jsonl"
+
+"$kefu" kb eval --kb "$src/kb/samples/shop-en.json" --test "$src/kb/samples/shop-en.questions.jsonl" --json >"$tmp/eval.json" 2>&1
+for field in in_scope_accuracy in_scope_accuracy_at_threshold oos_recall oos_precision overall_accuracy \
+  build_seconds us_per_query_p50 us_per_query_p99; do
+  expect "eval --json has $field" 0 "\"$field\":" -- cat "$tmp/eval.json"
+done
+
+if [ $failures -ne 0 ]; then
+  echo "$failures failed"
+  exit 1
+fi
+echo "all passed"
