@@ -230,8 +230,13 @@ Status JsonObject::GetStringArray(std::string_view name, Presence presence, size
   items.reserve(v->Size());
   for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
     std::string item;
-    KEFU_RETURN_IF_ERROR(CheckJsonString((*v)[i], std::string(name) + "[" + std::to_string(i) + "]",
-                                         max_chars, false, &item));
+    Status s = CheckJsonString((*v)[i], name, max_chars, false, &item);
+    if (!s.ok()) {
+      // "field 'questions': must not be empty" -> "field 'questions' item 3: must not be empty"
+      const std::string prefix = FieldError(name, "");
+      return Status::InvalidArgument("field '" + std::string(name) + "' item " + std::to_string(i + 1) + ": " +
+                                     s.message().substr(prefix.size()));
+    }
     items.push_back(std::move(item));
   }
   *out = std::move(items);

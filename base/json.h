@@ -77,7 +77,7 @@ class JsonObject {
 };
 
 // Checks one string value (not necessarily an object member): valid UTF-8, length, non-empty.
-// `what` names it in the error ("field 'questions' item 3").
+// `what` is the field's name; errors read "field '<what>': ...".
 Status CheckJsonString(const rapidjson::Value& v, std::string_view what, size_t max_chars,
                        bool allow_empty, std::string* out);
 

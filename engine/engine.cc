@@ -16,6 +16,7 @@
 #include "engine/group_commit.h"
 #include "engine/router.h"
 #include "engine/state_machine.h"
+#include "engine/waiting_line.h"
 #include "kb/normalize.h"
 
 namespace kefu {
@@ -75,15 +76,11 @@ struct Session {
   int64_t expires_at = 0;
 };
 
-struct QueueOrder {
-  bool operator()(const QueueEntry& a, const QueueEntry& b) const { return QueueBefore(a, b); }
-};
-
 struct DeskState {
   DeskConfig config;
   std::vector<std::shared_ptr<const KbBundle>> kbs;
   std::unordered_map<std::string, Conversation> conversations;
-  std::set<QueueEntry, QueueOrder> queue;
+  WaitingLine queue;
   std::map<std::string, AgentState> agents;
   std::map<std::string, Ticket> tickets;  // by id
   int64_t next_ticket = 1001;
@@ -220,32 +217,46 @@ struct Engine::Impl {
 
   // ---- Views -----------------------------------------------------------------------------------
 
-  QueueStatus QueueStatusOf(const DeskState& d, const Conversation& c) const {
-    QueueStatus q;
-    for (const QueueEntry& e : d.queue) {
-      if (e.team == c.team) ++q.position;
-      if (e.conversation == c.id) break;
-    }
-    int seats = 0, free_seats = 0;
+  struct Seats {
+    int seats = 0;
+    int free = 0;
+    int online = 0;
+  };
+
+  Seats SeatsFor(const DeskState& d, const std::string& team) const {
+    Seats s;
     for (const auto& [name, a] : d.agents) {
       if (a.agent.presence != AgentPresence::kOnline) continue;
-      ++q.agents_online;
-      if (!a.agent.Serves(c.team)) continue;
-      seats += a.agent.capacity;
-      free_seats += std::max(0, a.agent.capacity - a.active);
+      ++s.online;
+      if (!a.agent.Serves(team)) continue;
+      s.seats += a.agent.capacity;
+      s.free += std::max(0, a.agent.capacity - a.active);
     }
-    int64_t mean = kDefaultHandleMicros;
-    if (!d.recent_handle.empty()) {
-      int64_t sum = 0;
-      for (int64_t h : d.recent_handle) sum += h;
-      mean = sum / static_cast<int64_t>(d.recent_handle.size());
-    }
-    q.expected_wait = ExpectedWaitMicros(q.position, seats, free_seats, mean);
+    return s;
+  }
+
+  int64_t MeanHandleMicros(const DeskState& d) const {
+    if (d.recent_handle.empty()) return kDefaultHandleMicros;
+    int64_t sum = 0;
+    for (int64_t h : d.recent_handle) sum += h;
+    return sum / static_cast<int64_t>(d.recent_handle.size());
+  }
+
+  QueueStatus MakeQueueStatus(const DeskState& d, int position, const Seats& seats) const {
+    QueueStatus q;
+    q.position = position;
+    q.agents_online = seats.online;
+    q.expected_wait = ExpectedWaitMicros(position, seats.seats, seats.free, MeanHandleMicros(d));
     q.desk_open = d.config.hours.IsOpen(Now());
     return q;
   }
 
-  ConversationView View(const DeskState& d, const Conversation& c) const {
+  QueueStatus QueueStatusOf(const DeskState& d, const Conversation& c) const {
+    return MakeQueueStatus(d, d.queue.PositionInTeam(EntryOf(c)), SeatsFor(d, c.team));
+  }
+
+  // `queue` (optional) is the conversation's queue status when the caller computed it already.
+  ConversationView View(const DeskState& d, const Conversation& c, const QueueStatus* queue = nullptr) const {
     ConversationView v;
     v.id = c.id;
     v.desk = c.desk;
@@ -267,7 +278,7 @@ struct Engine::Impl {
     v.priority = c.priority;
     if (c.state == ConversationState::kQueued) {
       v.waiting_since = c.enqueued_at;
-      v.queue = QueueStatusOf(d, c);
+      v.queue = queue != nullptr ? *queue : QueueStatusOf(d, c);
     }
     v.can_rate = c.state == ConversationState::kResolved && c.resolutions > c.rated_resolution;
     return v;
@@ -333,16 +344,25 @@ struct Engine::Impl {
     return Status::OK();
   }
 
-  void QueueChanged(DeskState& d, Change& ch) {
-    // Every waiting customer hears their new position; agents hear that the queue changed.
-    for (const QueueEntry& q : d.queue) {
-      const Conversation& w = d.conversations.at(q.conversation);
-      LiveEvent e;
-      e.conversation = w.id;
-      e.type = "queue";
-      e.for_customer = true;
-      e.data = ConversationViewJson(View(d, w));
-      AddLive(d, ch, std::move(e));
+  enum class QueueNews { kForAgents, kPositionsMoved };
+
+  // Agents hear that the queue changed; with kPositionsMoved every waiting customer also hears
+  // their new position and expected wait (computed in one pass over the queue).
+  void QueueChanged(DeskState& d, Change& ch, QueueNews news) {
+    if (news == QueueNews::kPositionsMoved) {
+      std::map<std::string, std::pair<int, Seats>> teams;  // team -> (position so far, seats)
+      for (const QueueEntry& q : d.queue) {
+        auto [it, inserted] = teams.try_emplace(q.team, 0, Seats());
+        if (inserted) it->second.second = SeatsFor(d, q.team);
+        const QueueStatus status = MakeQueueStatus(d, ++it->second.first, it->second.second);
+        const Conversation& w = d.conversations.at(q.conversation);
+        LiveEvent e;
+        e.conversation = w.id;
+        e.type = "queue";
+        e.for_customer = true;
+        e.data = ConversationViewJson(View(d, w, &status));
+        AddLive(d, ch, std::move(e));
+      }
     }
     LiveEvent e;
     e.type = "queue";
@@ -384,7 +404,7 @@ struct Engine::Impl {
   void Assign(DeskState& d, Conversation& c, AgentState& a, ConversationAction action, std::string_view actor,
               Change& ch, std::vector<Message>* out) {
     const ConversationState from = c.state;
-    if (from == ConversationState::kQueued) d.queue.erase(EntryOf(c));
+    if (from == ConversationState::kQueued) d.queue.Erase(EntryOf(c));
     if (!c.assignee.empty() && c.assignee != a.agent.username) ReleaseSeat(d, c.assignee);
     c.assignee = a.agent.username;
     c.last_agent = a.agent.username;
@@ -440,7 +460,7 @@ struct Engine::Impl {
       Assign(d, c, *states[chosen], ConversationAction::kAssign, "system", ch, out ? out : &sink);
       changed = true;
     }
-    if (changed) QueueChanged(d, ch);
+    if (changed) QueueChanged(d, ch, QueueNews::kPositionsMoved);
   }
 
   std::string QueueNotice(const DeskState& d, const Conversation& c) const {
@@ -475,7 +495,7 @@ struct Engine::Impl {
     c.sla_breached = false;
     c.clarify_streak = 0;
     KEFU_RETURN_IF_ERROR(Transition(d, c, ConversationAction::kEscalate, actor, EscalationReasonName(reason), ch));
-    d.queue.insert(EntryOf(c));
+    d.queue.Insert(EntryOf(c));
     auto ticket = d.tickets.find(c.ticket);
     if (ticket == d.tickets.end() || ticket->second.status == TicketStatus::kSolved ||
         ticket->second.status == TicketStatus::kClosed) {
@@ -488,7 +508,8 @@ struct Engine::Impl {
     Route(d, ch, out);
     if (c.state == ConversationState::kQueued) {
       Append(d, c, ch, SystemText(c, QueueNotice(d, c)), out);
-      QueueChanged(d, ch);
+      // Joining at the back moves nobody; a priority entry moves those behind it.
+      QueueChanged(d, ch, c.priority > 0 ? QueueNews::kPositionsMoved : QueueNews::kForAgents);
     }
     return Status::OK();
   }
@@ -496,7 +517,7 @@ struct Engine::Impl {
   void Resolve(DeskState& d, Conversation& c, std::string_view actor, std::string_view reason, Change& ch,
                std::vector<Message>* out) {
     const ConversationState from = c.state;
-    if (from == ConversationState::kQueued) d.queue.erase(EntryOf(c));
+    if (from == ConversationState::kQueued) d.queue.Erase(EntryOf(c));
     if (from == ConversationState::kAgent) {
       ReleaseSeat(d, c.assignee);
       auto it = d.agents.find(c.assignee);
@@ -520,7 +541,7 @@ struct Engine::Impl {
                                "本次会话已结束，请为我们的服务打分（1-5 分）。")),
              out);
     }
-    if (from == ConversationState::kQueued) QueueChanged(d, ch);
+    if (from == ConversationState::kQueued) QueueChanged(d, ch, QueueNews::kPositionsMoved);
     if (from == ConversationState::kAgent) Route(d, ch, nullptr);  // the freed seat serves the next in line
   }
 
@@ -663,7 +684,7 @@ struct Engine::Impl {
     for (auto& [id, d] : desks) {
       const std::string desk = id;
       d.conversations.clear();
-      d.queue.clear();
+      d.queue.Clear();
       d.agents.clear();
       d.tickets.clear();
       d.stats = StatsAccumulator();
@@ -694,7 +715,7 @@ struct Engine::Impl {
       });
       KEFU_RETURN_IF_ERROR(s);
       for (auto& [cid, c] : d.conversations) {
-        if (c.state == ConversationState::kQueued) d.queue.insert(EntryOf(c));
+        if (c.state == ConversationState::kQueued) d.queue.Insert(EntryOf(c));
         if (c.state == ConversationState::kAgent) {
           auto a = d.agents.find(c.assignee);
           if (a != d.agents.end()) ++a->second.active;
@@ -882,8 +903,8 @@ Result<CustomerTurn> Engine::PostCustomerMessage(const CustomerMessageRequest& r
   int max_chars = 0;
   {
     std::lock_guard<std::mutex> lock(m.mu);
-    DeskState* d;
-    Conversation* c;
+    DeskState* d = nullptr;
+    Conversation* c = nullptr;
     KEFU_RETURN_IF_ERROR(m.Find(request.conversation_id, &d, &c));
     kb = m.KbFor(*d, request.text);
     max_chars = d->config.settings.max_message_chars;
@@ -905,8 +926,8 @@ Result<CustomerTurn> Engine::PostCustomerMessage(const CustomerMessageRequest& r
   }
 
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  Conversation* cp;
+  DeskState* d = nullptr;
+  Conversation* cp = nullptr;
   KEFU_RETURN_IF_ERROR(m.Find(request.conversation_id, &d, &cp));
   CustomerTurn turn;
   if (!request.client_msg_id.empty()) {
@@ -968,7 +989,7 @@ Result<CustomerTurn> Engine::PostCustomerMessage(const CustomerMessageRequest& r
     if (s.ok()) s = m.BotTurn(*d, conv, *kb, match, ch, &turn.messages);
   }
   // Queued and agent conversations: the message waits for the person.
-  if (conv.state == ConversationState::kQueued) m.QueueChanged(*d, ch);
+  if (conv.state == ConversationState::kQueued) m.QueueChanged(*d, ch, Impl::QueueNews::kForAgents);
   ch.conversations.insert(conv.id);
   Status queue_full = s.code() == Status::Code::kResourceExhausted ? s : Status::OK();
   if (!s.ok() && !queue_full.ok()) return s;
@@ -980,8 +1001,8 @@ Result<CustomerTurn> Engine::PostCustomerMessage(const CustomerMessageRequest& r
 Result<CustomerTurn> Engine::RequestHandoff(std::string_view conversation_id) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  Conversation* c;
+  DeskState* d = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.Find(conversation_id, &d, &c));
   CustomerTurn turn;
   Change ch;
@@ -1008,8 +1029,8 @@ Result<CustomerTurn> Engine::GiveFeedback(std::string_view conversation_id, uint
   if (!decoded.ok()) return decoded.status();
   if (decoded->kind != MessageKind::kBot) return Status::InvalidArgument("field 'message_seq': feedback is for the bot's messages");
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  Conversation* c;
+  DeskState* d = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.Find(conversation_id, &d, &c));
   CustomerTurn turn;
   Change ch;
@@ -1037,8 +1058,8 @@ Status Engine::Rate(std::string_view conversation_id, int rating) {
   if (rating < 1 || rating > 5) return Status::InvalidArgument("field 'rating': must be an integer from 1 to 5");
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  Conversation* c;
+  DeskState* d = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.Find(conversation_id, &d, &c));
   if (c->state != ConversationState::kResolved) return Status::Conflict("the conversation is not resolved");
   if (c->rated_resolution >= c->resolutions) return Status::Conflict("already rated");
@@ -1082,8 +1103,8 @@ Result<std::vector<Message>> Engine::History(std::string_view conversation_id, u
 Result<ConversationView> Engine::GetConversation(std::string_view conversation_id) const {
   const Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mu);
-  const DeskState* d;
-  const Conversation* c;
+  const DeskState* d = nullptr;
+  const Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.Find(conversation_id, &d, &c));
   return m.View(*d, *c);
 }
@@ -1091,8 +1112,8 @@ Result<ConversationView> Engine::GetConversation(std::string_view conversation_i
 Result<std::vector<Ticket>> Engine::CustomerTickets(std::string_view conversation_id) const {
   const Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mu);
-  const DeskState* d;
-  const Conversation* c;
+  const DeskState* d = nullptr;
+  const Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.Find(conversation_id, &d, &c));
   std::vector<Ticket> out;
   for (const auto& [id, t] : d->tickets) {
@@ -1216,8 +1237,8 @@ Status Engine::Logout(std::string_view token) {
 Status Engine::SetPresence(const AgentIdentity& agent, AgentPresence presence) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  AgentState* a;
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
   KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
   a->agent.presence = presence;
   a->agent.last_seen = m.Now();
@@ -1230,8 +1251,18 @@ Status Engine::SetPresence(const AgentIdentity& agent, AgentPresence presence) {
   m.AddLive(*d, ch, std::move(e));
   if (presence == AgentPresence::kOnline) m.Route(*d, ch, nullptr);
   // Positions and expected waits depend on who is online.
-  m.QueueChanged(*d, ch);
+  m.QueueChanged(*d, ch, Impl::QueueNews::kPositionsMoved);
   return m.Commit(lock, *d, ch);
+}
+
+Status Engine::Heartbeat(const AgentIdentity& agent) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mu);
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
+  KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
+  a->agent.last_seen = m.Now();
+  return Status::OK();
 }
 
 Result<std::vector<ConversationView>> Engine::Queue(const AgentIdentity& agent) const {
@@ -1267,8 +1298,8 @@ Result<std::vector<ConversationView>> Engine::AgentConversations(const AgentIden
 Result<ConversationView> Engine::AgentGetConversation(const AgentIdentity& agent, std::string_view id) const {
   const Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mu);
-  const DeskState* d;
-  const Conversation* c;
+  const DeskState* d = nullptr;
+  const Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.Find(id, &d, &c));
   if (d->config.id != agent.desk) return Status::NotFound("no such conversation");
   return m.View(*d, *c);
@@ -1279,8 +1310,8 @@ Result<std::vector<Message>> Engine::AgentHistory(const AgentIdentity& agent, st
   Impl& m = *impl_;
   {
     std::lock_guard<std::mutex> lock(m.mu);
-    DeskState* d;
-    Conversation* c;
+    DeskState* d = nullptr;
+    Conversation* c = nullptr;
     KEFU_RETURN_IF_ERROR(m.FindForAgent(agent, id, &d, &c));
     if (c->assignee == agent.username) d->read_seq[c->id] = c->last_seq;
   }
@@ -1290,9 +1321,9 @@ Result<std::vector<Message>> Engine::AgentHistory(const AgentIdentity& agent, st
 Result<ConversationView> Engine::Claim(const AgentIdentity& agent, std::string_view id) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  AgentState* a;
-  Conversation* c;
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
   KEFU_RETURN_IF_ERROR(m.FindForAgent(agent, id, &d, &c));
   if (c->state != ConversationState::kQueued) return Status::Conflict("the conversation is not waiting in the queue");
@@ -1301,7 +1332,7 @@ Result<ConversationView> Engine::Claim(const AgentIdentity& agent, std::string_v
   Change ch;
   std::vector<Message> out;
   m.Assign(*d, *c, *a, ConversationAction::kAssign, "agent:" + agent.username, ch, &out);
-  m.QueueChanged(*d, ch);
+  m.QueueChanged(*d, ch, Impl::QueueNews::kPositionsMoved);
   ConversationView view = m.View(*d, *c);
   KEFU_RETURN_IF_ERROR(m.Commit(lock, *d, ch));
   return view;
@@ -1310,9 +1341,9 @@ Result<ConversationView> Engine::Claim(const AgentIdentity& agent, std::string_v
 Result<Message> Engine::Reply(const AgentIdentity& agent, std::string_view id, std::string_view text) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  AgentState* a;
-  Conversation* c;
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
   KEFU_RETURN_IF_ERROR(m.FindForAgent(agent, id, &d, &c));
   KEFU_RETURN_IF_ERROR(CheckText(text, d->config.settings.max_message_chars, "field 'text'"));
@@ -1344,9 +1375,9 @@ Result<Message> Engine::Reply(const AgentIdentity& agent, std::string_view id, s
 Result<Message> Engine::AddNote(const AgentIdentity& agent, std::string_view id, std::string_view text) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  AgentState* a;
-  Conversation* c;
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
   KEFU_RETURN_IF_ERROR(m.FindForAgent(agent, id, &d, &c));
   KEFU_RETURN_IF_ERROR(CheckText(text, d->config.settings.max_message_chars, "field 'text'"));
@@ -1366,9 +1397,9 @@ Status Engine::Transfer(const AgentIdentity& agent, std::string_view id, std::st
                         std::string_view to_team) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  AgentState* a;
-  Conversation* c;
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
   KEFU_RETURN_IF_ERROR(m.FindForAgent(agent, id, &d, &c));
   if (c->state != ConversationState::kAgent || c->assignee != agent.username) {
@@ -1399,12 +1430,12 @@ Status Engine::Transfer(const AgentIdentity& agent, std::string_view id, std::st
     c->priority = std::max(c->priority, 1);  // transferred customers have waited already
     c->enqueued_at = m.Now();
     KEFU_RETURN_IF_ERROR(m.Transition(*d, *c, ConversationAction::kRequeue, "agent:" + agent.username, "transfer", ch));
-    d->queue.insert(m.EntryOf(*c));
+    d->queue.Insert(m.EntryOf(*c));
     m.Route(*d, ch, &out);
     if (c->state == ConversationState::kQueued) {
       m.Append(*d, *c, ch, m.SystemText(*c, m.QueueNotice(*d, *c)), &out);
     }
-    m.QueueChanged(*d, ch);
+    m.QueueChanged(*d, ch, Impl::QueueNews::kPositionsMoved);
   }
   m.Route(*d, ch, nullptr);  // the seat freed may serve someone waiting
   return m.Commit(lock, *d, ch);
@@ -1413,9 +1444,9 @@ Status Engine::Transfer(const AgentIdentity& agent, std::string_view id, std::st
 Status Engine::Resolve(const AgentIdentity& agent, std::string_view id) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  AgentState* a;
-  Conversation* c;
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
   KEFU_RETURN_IF_ERROR(m.FindForAgent(agent, id, &d, &c));
   if (c->state == ConversationState::kResolved) return Status::Conflict("already resolved");
@@ -1434,8 +1465,8 @@ Result<std::vector<Suggestion>> Engine::Suggestions(const AgentIdentity& agent, 
   std::string question;
   {
     std::lock_guard<std::mutex> lock(m.mu);
-    const DeskState* d;
-    const Conversation* c;
+    const DeskState* d = nullptr;
+    const Conversation* c = nullptr;
     KEFU_RETURN_IF_ERROR(m.Find(id, &d, &c));
     if (d->config.id != agent.desk) return Status::NotFound("no such conversation");
     question = c->last_question;
@@ -1466,8 +1497,8 @@ Result<std::vector<Ticket>> Engine::Tickets(const AgentIdentity& agent, std::opt
 Result<Ticket> Engine::UpdateTicket(const AgentIdentity& agent, std::string_view ticket_id, const TicketUpdate& u) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  AgentState* a;
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
   KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
   auto it = d->tickets.find(std::string(ticket_id));
   if (it == d->tickets.end()) return Status::NotFound("no such ticket");
@@ -1535,9 +1566,9 @@ Result<Ticket> Engine::UpdateTicket(const AgentIdentity& agent, std::string_view
 Result<Ticket> Engine::OpenFollowUp(const AgentIdentity& agent, std::string_view id, std::string_view subject) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> lock(m.mu);
-  DeskState* d;
-  AgentState* a;
-  Conversation* c;
+  DeskState* d = nullptr;
+  AgentState* a = nullptr;
+  Conversation* c = nullptr;
   KEFU_RETURN_IF_ERROR(m.CheckAgent(agent, &d, &a));
   KEFU_RETURN_IF_ERROR(m.FindForAgent(agent, id, &d, &c));
   KEFU_RETURN_IF_ERROR(CheckText(subject, 500, "field 'subject'"));
@@ -1634,6 +1665,7 @@ Status Engine::RunTimers() {
   for (auto& [desk_id, d] : m.desks) {
     Change ch;
     std::vector<Message> out;
+    bool requeued = false;
     const DeskSettings& s = d.config.settings;
     // Silent agents go offline; what they served goes back to the queue, first in line.
     for (auto& [name, a] : d.agents) {
@@ -1652,7 +1684,8 @@ Status Engine::RunTimers() {
         c.priority = std::max(c.priority, 1);
         c.enqueued_at = now;
         m.Transition(d, c, ConversationAction::kRequeue, "system", "agent went offline", ch);
-        d.queue.insert(m.EntryOf(c));
+        requeued = true;
+        d.queue.Insert(m.EntryOf(c));
         m.Append(d, c, ch,
                  m.SystemText(c, Say(c.language, "Your agent got disconnected; you are first in line for the next one.",
                                      "客服连接已断开，您将优先由下一位客服接待。")),
@@ -1687,9 +1720,10 @@ Status Engine::RunTimers() {
       e.data = EncodeTicket(t);
       m.AddLive(d, ch, std::move(e));
     }
+    const size_t queued_before_routing = d.queue.size();
     m.Route(d, ch, nullptr);
     if (ch.batch.empty() && ch.live.empty() && ch.conversations.empty() && ch.tickets.empty()) continue;
-    m.QueueChanged(d, ch);
+    if (requeued || d.queue.size() != queued_before_routing) m.QueueChanged(d, ch, Impl::QueueNews::kPositionsMoved);
     KEFU_RETURN_IF_ERROR(m.Commit(lock, d, ch));
     lock.lock();
   }

@@ -143,6 +143,9 @@ struct EngineStats {
   uint64_t store_batches = 0;
 };
 
+// The JSON of a conversation view, as the HTTP API and live events carry it (one shape everywhere).
+std::string ConversationViewJson(const ConversationView& v);
+
 class Engine {
  public:
   // Opens the engine over `store` with the desks of `config`: loads each desk's KBs and builds their
@@ -192,6 +195,9 @@ class Engine {
   Result<AgentIdentity> AuthenticateAgent(std::string_view token);
   Status Logout(std::string_view token);
   Status SetPresence(const AgentIdentity& agent, AgentPresence presence);
+  // Keeps the agent's presence alive (consoles call it every ~30 s; any authenticated call also
+  // counts). Unauthenticated for an unknown agent.
+  Status Heartbeat(const AgentIdentity& agent);
   Result<std::vector<ConversationView>> Queue(const AgentIdentity& agent) const;
   Result<std::vector<ConversationView>> AgentConversations(const AgentIdentity& agent) const;
   // An agent of the desk may view any of the desk's conversations; NotFound for other desks'.

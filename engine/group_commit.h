@@ -13,7 +13,10 @@
 //      takes its own lock, reloads its state from the store, and calls FailPending(error) before
 //      releasing its lock, which fails the batches submitted between the failure and the reload;
 //   3. the waiters of all those batches wake with `error`;
-//   4. batches submitted after that are written as usual (if the store accepts writes again).
+//   4. batches submitted after that are written as usual, if the store accepts writes again.
+// LevelDB caveat: after a failed log sync it refuses every later write until it is reopened, and
+// the failed batch may or may not be there after the reopen; a failed commit means "not known to
+// be durable", never "known to be absent".
 //
 // Thread-safe: every public method may be called from any thread, except as noted.
 #ifndef KEFU_ENGINE_GROUP_COMMIT_H_
@@ -75,7 +78,7 @@ class GroupCommitter {
   static constexpr size_t kMaxFailedRanges = 4096;
 
   void Run();
-  void FailPendingLocked(const Status& error);  // REQUIRES(mu_)
+  void FailPendingLocked(const Status& error);                             // REQUIRES(mu_)
   void RecordFailure(uint64_t first, uint64_t last, const Status& error);  // REQUIRES(mu_)
 
   Store* store_;
@@ -85,15 +88,15 @@ class GroupCommitter {
   std::condition_variable committed_;  // finished_ advanced
   // Tickets in (taken_, submitted_] are in pending_; (finished_, taken_] are being written or
   // wait for the group being written; tickets <= finished_ have an outcome.
-  std::deque<StoreBatch> pending_;               // GUARDED_BY(mu_)
-  uint64_t submitted_ = 0;                       // GUARDED_BY(mu_) ticket of the last submitted batch
-  uint64_t taken_ = 0;                           // GUARDED_BY(mu_) last ticket written or failed
-  uint64_t finished_ = 0;                        // GUARDED_BY(mu_) last ticket with an outcome
-  bool writing_ = false;                         // GUARDED_BY(mu_) a group is with the store
-  std::map<uint64_t, FailedRange> failures_;     // GUARDED_BY(mu_) keyed by last ticket
-  uint64_t forgotten_through_ = 0;               // GUARDED_BY(mu_) outcomes <= this dropped
-  uint64_t writes_ = 0, batches_ = 0;            // GUARDED_BY(mu_)
-  bool stop_ = false;                            // GUARDED_BY(mu_)
+  std::deque<StoreBatch> pending_;            // GUARDED_BY(mu_)
+  uint64_t submitted_ = 0;                    // GUARDED_BY(mu_) ticket of the last submitted batch
+  uint64_t taken_ = 0;                        // GUARDED_BY(mu_) last ticket written or failed
+  uint64_t finished_ = 0;                     // GUARDED_BY(mu_) last ticket with an outcome
+  bool writing_ = false;                      // GUARDED_BY(mu_) a group is with the store
+  std::map<uint64_t, FailedRange> failures_;  // GUARDED_BY(mu_) keyed by last ticket
+  uint64_t forgotten_through_ = 0;            // GUARDED_BY(mu_) outcomes <= this dropped
+  uint64_t writes_ = 0, batches_ = 0;         // GUARDED_BY(mu_)
+  bool stop_ = false;                         // GUARDED_BY(mu_)
   std::thread thread_;
 };
 

@@ -68,8 +68,9 @@ class LevelDbStore final : public Store {
     return std::optional<std::string>(std::move(value));
   }
 
-  Status Scan(std::string_view start, std::string_view limit,
-              const std::function<bool(std::string_view key, std::string_view value)>& fn) override {
+  Status Scan(
+      std::string_view start, std::string_view limit,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) override {
     // With no explicit snapshot, a LevelDB iterator pins an implicit one when it is created, so
     // the whole scan sees one consistent state while writes go on.
     std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
@@ -128,7 +129,8 @@ Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& 
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenLevelDbStore(const std::string& dir, const StoreOptions& options) {
+Result<std::unique_ptr<Store>> OpenLevelDbStore(const std::string& dir,
+                                                const StoreOptions& options) {
   if (dir.empty()) return Status::InvalidArgument("data directory path is empty");
   // LevelDB creates only the last path component; create the parents too, and fail clearly.
   std::error_code ec;

@@ -17,8 +17,9 @@ void StoreBatch::Append(const StoreBatch& other) {
   bytes_ += other.bytes_;
 }
 
-Status Store::ScanPrefix(std::string_view prefix,
-                         const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+Status Store::ScanPrefix(
+    std::string_view prefix,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
   return Scan(prefix, PrefixLimit(prefix), fn);
 }
 
@@ -26,7 +27,8 @@ std::string PrefixLimit(std::string_view prefix) {
   std::string limit(prefix);
   // Drop trailing 0xFF bytes (they cannot be incremented), then bump the last byte left.
   while (!limit.empty() && static_cast<unsigned char>(limit.back()) == 0xFF) limit.pop_back();
-  if (!limit.empty()) limit.back() = static_cast<char>(static_cast<unsigned char>(limit.back()) + 1);
+  if (!limit.empty())
+    limit.back() = static_cast<char>(static_cast<unsigned char>(limit.back()) + 1);
   return limit;
 }
 

@@ -79,13 +79,14 @@ class Store {
   virtual uint64_t DiskBytes() = 0;
 };
 
-// Opens (creating if needed) a LevelDB store in directory `dir`. Unavailable with a message
-// that says another kefu holds `dir` when its LOCK is taken; IOError when `dir` cannot be
-// created or read.
+// Opens (creating it and its parents if needed) a LevelDB store in directory `dir`. Unavailable
+// with a message that says another kefu holds `dir` when its LOCK is taken (by another process,
+// or by a store this process still has open); IOError when `dir` cannot be created or read;
+// Corruption when LevelDB finds its files damaged.
 Result<std::unique_ptr<Store>> OpenLevelDbStore(const std::string& dir, const StoreOptions& options = {});
 
 // A LevelDB store on LevelDB's in-memory Env (leveldb/helpers/memenv.h): the real engine, no
-// disk, for unit tests.
+// disk, for unit tests. Each call returns a new, empty store; its records die with it.
 Result<std::unique_ptr<Store>> OpenMemoryStore();
 
 // The smallest key greater than every key that starts with `prefix` (for Scan's limit); "" when

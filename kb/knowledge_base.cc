@@ -349,6 +349,7 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
     if (CountCodePoints(question) > limits.max_question_chars) {
       p.Add("field 'question': longer than " + std::to_string(limits.max_question_chars) + " characters");
     }
+    if (CountCodePoints(team) > 64) p.Add("field 'team': longer than 64 characters");
     if (CountCodePoints(answer) > limits.max_answer_chars) {
       p.Add("field 'answer': longer than " + std::to_string(limits.max_answer_chars) + " characters");
     }

@@ -41,6 +41,7 @@ TrainedModel TrainOn(const std::vector<const TextFeatures*>& docs, const std::ve
 std::vector<MatchCandidate> TopCandidates(const std::vector<float>& scores, float penalty, int k) {
   std::vector<MatchCandidate> out;
   k = std::min<int>(k, static_cast<int>(scores.size()));
+  if (k <= 0) return out;  // the loop below reads out.back() once out holds k entries
   out.reserve(k + 1);
   for (int c = 0; c < static_cast<int>(scores.size()); ++c) {
     if (static_cast<int>(out.size()) == k && scores[c] <= out.back().confidence) continue;

@@ -30,7 +30,7 @@ enum class MatchReason {
   kLowConfidence,     // escalate: nothing in the KB fits
   kAskedForPerson,    // escalate: a handoff rule matched ("转人工", "talk to a human")
   kHandoffEntry,      // escalate: the best entry is marked handoff
-  kEmptyQuestion,     // escalate: no words at all
+  kEmptyQuestion,     // small talk: no words at all; the bot asks what the question is
   kGreeting,          // small talk
   kThanks,            // small talk
 };

@@ -83,7 +83,7 @@ TEST_CASE("a field of the wrong type is refused with an error naming the field")
   CHECK(Contains(o.GetArray("o", Presence::kRequired, &v).message(), "field 'o': must be an array"));
   CHECK(Contains(o.GetObject("a", Presence::kRequired, &v).message(), "field 'a': must be an object"));
   // An item of the wrong type in a string array names the item.
-  CHECK(Contains(o.GetStringArray("a", Presence::kRequired, 10, 10, &list).message(), "field 'a[0]': must be a string"));
+  CHECK(Contains(o.GetStringArray("a", Presence::kRequired, 10, 10, &list).message(), "field 'a' item 1: must be a string"));
 }
 
 TEST_CASE("JsonObject::From refuses values that are not objects") {
@@ -119,7 +119,7 @@ TEST_CASE("string checks: empty, blank, length in code points, items and item co
   CHECK(list == std::vector<std::string>{"a", "bb", "ccc"});
   CHECK(Contains(o.GetStringArray("list", Presence::kRequired, 2, 3, &list).message(), "has more than 2 items"));
   CHECK(Contains(o.GetStringArray("list", Presence::kRequired, 3, 2, &list).message(), "field 'list[2]': longer than 2"));
-  CHECK(Contains(o.GetStringArray("holes", Presence::kRequired, 3, 3, &list).message(), "field 'holes[1]': must not be empty"));
+  CHECK(Contains(o.GetStringArray("holes", Presence::kRequired, 3, 3, &list).message(), "field 'holes' item 2: must not be empty"));
 }
 
 TEST_CASE("integers are read with from_chars and checked against their range") {

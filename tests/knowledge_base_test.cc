@@ -88,7 +88,7 @@ TEST_CASE("one example under two entries is reported after normalisation") {
 
 TEST_CASE("bad UTF-8 in a question is reported with its offset") {
   const std::string p = OneProblem(Kb({Entry("x", "ab\xc3(")}));
-  CHECK(Contains(p, "kb.json: entry #1 'x': field 'questions[0]': invalid UTF-8 at byte 2"));
+  CHECK(Contains(p, "kb.json: entry #1 'x': field 'questions' item 1: invalid UTF-8 at byte 2"));
 }
 
 TEST_CASE("an unknown field in an entry is reported") {

@@ -257,6 +257,11 @@ TEST_CASE("Rank returns the best k entries best first") {
   CHECK(m.Rank("？？？", 3).empty());  // no features at all
 }
 
+TEST_CASE("Rank with k of zero or less returns nothing") {
+  CHECK(TestMatcher().Rank("how can I apply for annual leave", 0).empty());
+  CHECK(TestMatcher().Rank("how can I apply for annual leave", -1).empty());
+}
+
 TEST_CASE("Match gives the same results from 4 threads at once") {
   const Matcher& m = TestMatcher();
   const std::vector<std::string> questions = {

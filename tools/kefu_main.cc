@@ -4,11 +4,27 @@
 #include <cstdio>
 
 #include "tools/kb_commands.h"
+#include "tools/serve_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kefu: a customer-service engine (FAQ bot + human agent queue)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kefu 0.1.0");
+
+  kefu::ServeArgs serve;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the HTTP API (docs/api.md); no flags: the demo desks");
+  serve_cmd->footer(
+      "With no --config, serves the demo desks of kefu.demo.json (HR in Chinese and English, a shop)\n"
+      "with their demo agents. The admin token is KEFU_ADMIN_TOKEN, or DATA/admin_token (made at first start).\n\n"
+      "Example:\n  kefu serve\n  kefu serve --config kefu.json --listen 0.0.0.0:8080 --data /var/lib/kefu");
+  serve_cmd->add_option("--config", serve.config_path, "Server configuration (desks, KBs, agents)");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  serve_cmd->add_option("--data", serve.data_dir, "Data directory (store, admin token)")->capture_default_str();
+  serve_cmd->add_option("--max-requests-per-ip", serve.max_requests_per_ip,
+                        "Requests per second per client address (0: no limit, for benchmarks; default 50)");
+  serve_cmd->add_option("--threads", serve.threads, "Worker threads, one per open connection (default 64)")
+      ->check(CLI::Range(2, 4096));
+  serve_cmd->add_flag("--quiet", serve.quiet, "No per-request log lines on stderr");
 
   kefu::AskArgs ask;
   CLI::App* ask_cmd = app.add_subcommand("ask", "Ask the bot of a knowledge base, from the terminal");
@@ -74,6 +90,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   try {
+    if (*serve_cmd) return kefu::RunServe(serve);
     if (*ask_cmd) return kefu::RunAsk(ask);
     if (*lint_cmd) return kefu::RunKbLint(lint_path);
     if (*eval_cmd) return kefu::RunKbEval(eval);

@@ -50,7 +50,8 @@ inline std::string AckLine(const CrashRecord& r) {
 
 // Parses a record (key and value); false when malformed.
 inline bool ParseRecord(std::string_view key, std::string_view value, CrashRecord* r) {
-  if (key.size() != kRecordPrefix.size() + 20 || key.substr(0, kRecordPrefix.size()) != kRecordPrefix) {
+  if (key.size() != kRecordPrefix.size() + 20 ||
+      key.substr(0, kRecordPrefix.size()) != kRecordPrefix) {
     return false;
   }
   const std::string k(key.substr(kRecordPrefix.size()));
@@ -58,15 +59,16 @@ inline bool ParseRecord(std::string_view key, std::string_view value, CrashRecor
   int used = 0;
   if (std::sscanf(k.c_str(), "%" SCNu64 "%n", &r->seq, &used) != 1 || used != 20) return false;
   used = 0;
-  if (std::sscanf(v.c_str(), "%u %u %" SCNu64 "%n", &r->gen, &r->thread, &r->n, &used) != 3) return false;
+  if (std::sscanf(v.c_str(), "%u %u %" SCNu64 "%n", &r->gen, &r->thread, &r->n, &used) != 3)
+    return false;
   return used == static_cast<int>(v.size());
 }
 
 // Parses an ack line without its newline; false when malformed.
 inline bool ParseAck(const std::string& line, CrashRecord* r) {
   int used = 0;
-  if (std::sscanf(line.c_str(), "%" SCNu64 " %u %u %" SCNu64 "%n", &r->seq, &r->gen, &r->thread, &r->n,
-                  &used) != 4) {
+  if (std::sscanf(line.c_str(), "%" SCNu64 " %u %u %" SCNu64 "%n", &r->seq, &r->gen, &r->thread,
+                  &r->n, &used) != 4) {
     return false;
   }
   return used == static_cast<int>(line.size());

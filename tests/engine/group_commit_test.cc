@@ -198,7 +198,8 @@ TEST_CASE("8 threads x 2000 synced commits on LevelDB all land, in per-thread or
     });
   }
   for (auto& th : threads) th.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CHECK(failures == 0);
 
   std::vector<int> next(kThreads, 0);
@@ -210,13 +211,14 @@ TEST_CASE("8 threads x 2000 synced commits on LevelDB all land, in per-thread or
   CHECK(out_of_order == 0);
   for (int t = 0; t < kThreads; ++t) CHECK(next[t] == kCommits);
   int found = 0;
-  REQUIRE(store.ScanPrefix("t", [&](std::string_view, std::string_view) { return ++found, true; }).ok());
+  REQUIRE(store.ScanPrefix("t", [&](std::string_view, std::string_view) { return ++found, true; })
+              .ok());
   CHECK(found == kThreads * kCommits);
 
   CHECK(committer.batches() == static_cast<uint64_t>(kThreads * kCommits));
   CHECK(committer.writes() < committer.batches());  // grouping happened
-  MESSAGE((kThreads * kCommits / seconds) << " commits/s, mean group "
-                                        << double(committer.batches()) / double(committer.writes()));
+  MESSAGE((kThreads * kCommits / seconds)
+          << " commits/s, mean group " << double(committer.batches()) / double(committer.writes()));
 }
 
 TEST_CASE("a failed write fails its whole group and runs on_failure first; later commits succeed") {
@@ -254,7 +256,8 @@ TEST_CASE("a failed write fails its whole group and runs on_failure first; later
 
   CHECK(committer.Commit(OnePut("ok-2")).ok());
   CHECK(Has(*store, "ok-2"));
-  CHECK(committer.Wait(group[1]).code() == Status::Code::kIOError);  // remembered after later success
+  CHECK(committer.Wait(group[1]).code() ==
+        Status::Code::kIOError);  // remembered after later success
   CHECK(committer.Wait(t1).ok());
   CHECK(committer.writes() == 2);
   CHECK(committer.batches() == 2);
@@ -345,9 +348,9 @@ TEST_CASE("an outcome beyond the 4096 remembered failures is Unavailable, never 
     CHECK(committer.Commit(OnePut(Numbered("y", i))).ok());  // failures apart: 5000 ranges
   }
   CHECK(failed == 5000);
-  CHECK(committer.Wait(1).code() == Status::Code::kUnavailable);      // forgotten
-  CHECK(committer.Wait(2).code() == Status::Code::kUnavailable);      // (a success, but unknowable)
-  CHECK(committer.Wait(9999).code() == Status::Code::kIOError);       // still known
+  CHECK(committer.Wait(1).code() == Status::Code::kUnavailable);  // forgotten
+  CHECK(committer.Wait(2).code() == Status::Code::kUnavailable);  // (a success, but unknowable)
+  CHECK(committer.Wait(9999).code() == Status::Code::kIOError);   // still known
   CHECK(committer.Wait(10000).ok());
 }
 

@@ -48,7 +48,8 @@ ChildRun RunAndKill(const std::string& writer, const std::string& dir, unsigned 
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test that died
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
-    execl(writer.c_str(), writer.c_str(), dir.c_str(), gen_text.c_str(), static_cast<char*>(nullptr));
+    execl(writer.c_str(), writer.c_str(), dir.c_str(), gen_text.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out[1]);
@@ -121,7 +122,8 @@ DiskState ReadDisk(Store& store) {
     uint64_t& n = next_n[{r.gen, r.thread}];
     if (r.n != n) {  // a duplicate or a gap within one writer thread's history
       ++disk.problems;
-      MESSAGE("gen " << r.gen << " thread " << r.thread << ": expected n " << n << ", found " << r.n);
+      MESSAGE("gen " << r.gen << " thread " << r.thread << ": expected n " << n << ", found "
+                     << r.n);
     }
     n = r.n + 1;
     disk.records.emplace(r.seq, r);
@@ -156,7 +158,8 @@ TEST_CASE("acknowledged commits survive SIGKILL at random moments, in order, exa
   const std::string dir = tmp.Sub("data");
 
   unsigned seed = std::random_device{}();
-  if (const char* env = std::getenv("KEFU_CRASH_SEED")) seed = static_cast<unsigned>(std::strtoul(env, nullptr, 10));
+  if (const char* env = std::getenv("KEFU_CRASH_SEED"))
+    seed = static_cast<unsigned>(std::strtoul(env, nullptr, 10));
   MESSAGE("KEFU_CRASH_SEED=" << seed);
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> delay_ms(5, 200);
@@ -166,7 +169,8 @@ TEST_CASE("acknowledged commits survive SIGKILL at random moments, in order, exa
   for (unsigned gen = 0; gen < kRuns; ++gen) {
     const auto delay = std::chrono::milliseconds(delay_ms(rng));
     ChildRun run = RunAndKill(writer, dir, gen, delay);
-    INFO("run " << gen << ", killed after " << delay.count() << " ms; writer stderr: " << run.stderr_text);
+    INFO("run " << gen << ", killed after " << delay.count()
+                << " ms; writer stderr: " << run.stderr_text);
     REQUIRE(WIFSIGNALED(run.wait_status));  // killed by us, not exited with an error
     CHECK(WTERMSIG(run.wait_status) == SIGKILL);
     CHECK(!run.malformed_ack);
@@ -190,7 +194,8 @@ TEST_CASE("acknowledged commits survive SIGKILL at random moments, in order, exa
     for (const CrashRecord& a : all_acks) {
       auto it = disk.records.find(a.seq);
       if (it == disk.records.end() || RecordValue(it->second) != RecordValue(a)) {
-        if (++lost <= 5) MESSAGE("acknowledged seq " << a.seq << " (" << RecordValue(a) << ") is lost");
+        if (++lost <= 5)
+          MESSAGE("acknowledged seq " << a.seq << " (" << RecordValue(a) << ") is lost");
       }
     }
     CHECK(lost == 0);

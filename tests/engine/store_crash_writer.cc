@@ -50,8 +50,8 @@ int Append(const std::string& dir, unsigned gen) {
   Status s = (*store)->ScanPrefix(kRecordPrefix, [&](std::string_view key, std::string_view value) {
     CrashRecord r;
     if (!ParseRecord(key, value, &r)) {
-      std::fprintf(stderr, "store_crash_writer: malformed record %.*s\n", static_cast<int>(key.size()),
-                   key.data());
+      std::fprintf(stderr, "store_crash_writer: malformed record %.*s\n",
+                   static_cast<int>(key.size()), key.data());
       _exit(2);
     }
     last_seq = r.seq;

@@ -1,3 +1,5 @@
+#include "engine/store.h"
+
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "engine/store.h"
 #include "tests/engine/test_util.h"
 
 namespace kefu {
@@ -58,21 +59,27 @@ std::string Incompressible(int seed) {
 }
 
 std::vector<std::pair<std::string, std::string>> ScanAll(Store& store, std::string_view start,
-                                                          std::string_view limit) {
+                                                         std::string_view limit) {
   std::vector<std::pair<std::string, std::string>> out;
-  REQUIRE(store.Scan(start, limit, [&](std::string_view k, std::string_view v) {
-                 out.emplace_back(k, v);
-                 return true;
-               }).ok());
+  REQUIRE(store
+              .Scan(start, limit,
+                    [&](std::string_view k, std::string_view v) {
+                      out.emplace_back(k, v);
+                      return true;
+                    })
+              .ok());
   return out;
 }
 
 std::vector<std::string> PrefixKeys(Store& store, std::string_view prefix) {
   std::vector<std::string> keys;
-  REQUIRE(store.ScanPrefix(prefix, [&](std::string_view k, std::string_view) {
-                 keys.emplace_back(k);
-                 return true;
-               }).ok());
+  REQUIRE(store
+              .ScanPrefix(prefix,
+                          [&](std::string_view k, std::string_view) {
+                            keys.emplace_back(k);
+                            return true;
+                          })
+              .ok());
   return keys;
 }
 
@@ -134,7 +141,8 @@ TEST_CASE("values may hold any bytes, including NUL") {
 
 TEST_CASE("Scan visits [start, limit) in byte order and stops when asked") {
   auto store = MustOpenMemory();
-  for (const char* k : {"b", "a", "d", "c", "e", "\xff", "a\xff"}) MustPut(*store, k, std::string("v") + k);
+  for (const char* k : {"b", "a", "d", "c", "e", "\xff", "a\xff"})
+    MustPut(*store, k, std::string("v") + k);
 
   auto all = ScanAll(*store, "", "");
   std::vector<std::string> keys;
@@ -158,12 +166,13 @@ TEST_CASE("Scan visits [start, limit) in byte order and stops when asked") {
 
 TEST_CASE("ScanPrefix sees exactly the keys with the prefix") {
   auto store = MustOpenMemory();
-  for (const char* k : {"conv/1", "conv/2", "conv0", "conv", "cons/1", "msg/1", "conv/\xff", "\xff\xff",
-                        "\xff\xff\x01", "\xff\xfe"}) {
+  for (const char* k : {"conv/1", "conv/2", "conv0", "conv", "cons/1", "msg/1", "conv/\xff",
+                        "\xff\xff", "\xff\xff\x01", "\xff\xfe"}) {
     MustPut(*store, k, "x");
   }
   CHECK(PrefixKeys(*store, "conv/") == std::vector<std::string>{"conv/1", "conv/2", "conv/\xff"});
-  CHECK(PrefixKeys(*store, "conv") == std::vector<std::string>{"conv", "conv/1", "conv/2", "conv/\xff", "conv0"});
+  CHECK(PrefixKeys(*store, "conv") ==
+        std::vector<std::string>{"conv", "conv/1", "conv/2", "conv/\xff", "conv0"});
   CHECK(PrefixKeys(*store, "\xff\xff") == std::vector<std::string>{"\xff\xff", "\xff\xff\x01"});
   CHECK(PrefixKeys(*store, "nothing").empty());
   CHECK(PrefixKeys(*store, "").size() == 10);
@@ -198,10 +207,13 @@ TEST_CASE("a scan never sees half a batch while batches are being written") {
   int torn = 0, scans = 0;
   for (; scans < 2000; ++scans) {
     std::map<std::string, std::string> seen;
-    REQUIRE(store->ScanPrefix("t/", [&](std::string_view k, std::string_view v) {
-                   seen.emplace(k, v);
-                   return true;
-                 }).ok());
+    REQUIRE(store
+                ->ScanPrefix("t/",
+                             [&](std::string_view k, std::string_view v) {
+                               seen.emplace(k, v);
+                               return true;
+                             })
+                .ok());
     if (seen.empty()) continue;
     const std::string& value = seen.begin()->second;
     const bool odd = (std::stoi(value) % 2) == 1;
@@ -240,7 +252,8 @@ TEST_CASE("an unsynced LevelDB store works the same") {
   options.write_buffer_bytes = 64 << 10;  // small: forces table files and compactions
   {
     auto store = MustOpenDir(tmp.path(), options);
-    for (int i = 0; i < 3000; ++i) MustPut(*store, "k/" + std::to_string(100000 + i), std::string(200, 'y'));
+    for (int i = 0; i < 3000; ++i)
+      MustPut(*store, "k/" + std::to_string(100000 + i), std::string(200, 'y'));
   }
   auto store = MustOpenDir(tmp.path(), options);
   CHECK(PrefixKeys(*store, "k/").size() == 3000);
@@ -270,7 +283,8 @@ TEST_CASE("an open of a directory another process holds is Unavailable") {
   REQUIRE(pid >= 0);
   if (pid == 0) {
     dup2(fds[1], STDOUT_FILENO);
-    execl(helper.c_str(), helper.c_str(), "--hold", tmp.path().c_str(), static_cast<char*>(nullptr));
+    execl(helper.c_str(), helper.c_str(), "--hold", tmp.path().c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);

@@ -1,0 +1,186 @@
+// The HTTP API of kefu (docs/api.md): routes under /v1 over an Engine, with authentication at the
+// edge (customer tokens, agent sessions, the admin token) and authorisation in the engine.
+//
+// The edge owns what HTTP adds: one JSON error shape, request limits, per-IP rate limits, CORS per
+// desk, security headers, structured request logs, Prometheus metrics, and live streams (SSE and
+// long polls) over Engine::WaitLiveEvents. Every limit is a field of ServerOptions.
+//
+// Thread-safe: HttpApi's methods may be called from any thread; Serve blocks its caller.
+#ifndef KEFU_ADAPTERS_HTTP_API_H_
+#define KEFU_ADAPTERS_HTTP_API_H_
+
+#include <httplib.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/engine.h"
+
+namespace kefu {
+
+struct ServerOptions {
+  // --- Bodies and paths ---
+  // Largest body of a JSON route, bytes. Default 64 KiB: a message is at most a few KB of text.
+  size_t max_json_body_bytes = size_t{64} << 10;
+  // Largest knowledge-base upload (PUT /v1/admin/desks/{desk}/kb), bytes. Default 4 MiB. It is
+  // also the transport limit (set_payload_max_length): a larger body is drained and refused (413)
+  // without being kept, whatever the route; bodies between the two limits are read, then refused.
+  size_t max_kb_body_bytes = size_t{4} << 20;
+  // Longest request path, bytes; longer is 414 before any route pattern runs (libstdc++'s regex
+  // recurses per character). Default 512: the longest real path is under 120.
+  size_t max_path_bytes = 512;
+
+  // --- Budgets per client IP (token buckets; 0 turns a budget off) ---
+  // Requests per second to /v1, with bursts of `request_burst`. Default 50/s, burst 100: a widget
+  // makes a few, an agent console a few more. Over budget: 429 with Retry-After.
+  double requests_per_ip_per_second = 50;
+  double request_burst = 100;
+  // Agent login attempts per minute (passwords are also limited per account by the engine).
+  // Default 10: the unauthenticated caller gets a tiny budget.
+  double logins_per_ip_per_minute = 10;
+  // New conversations per minute. Anonymous web customers have no identity but their address;
+  // verified app users are also limited per user by the engine. Default 30.
+  double conversations_per_ip_per_minute = 30;
+
+  // --- Connections ---
+  // Worker threads. Each open connection holds one while it is open (keep-alive idle time, SSE
+  // streams, long polls), so this bounds concurrent connections. Default 64.
+  int threads = 64;
+  // Concurrent live streams and long polls; more are refused (503) so that streams cannot take
+  // every thread. Default 48 (threads - 16).
+  int max_streams = 48;
+  // Per read/write on a socket, seconds: a client that sends nothing for this long is dropped
+  // (slow clients). Default 5.
+  int read_timeout_seconds = 5;
+  int write_timeout_seconds = 5;
+  // Idle keep-alive connections close after this many seconds, or after this many requests.
+  // Defaults 5 s and 10,000 (cpp-httplib's default of 5 requests would defeat keep-alive).
+  int keep_alive_timeout_seconds = 5;
+  int keep_alive_max_requests = 10000;
+
+  // --- Live streams ---
+  // A comment line is sent on an idle SSE stream this often, milliseconds (proxies and dead
+  // clients). Default 15,000.
+  int sse_heartbeat_millis = 15000;
+  // Longest long poll, seconds (the client's `timeout` is capped to it). Default 30.
+  int max_poll_seconds = 30;
+
+  // --- Authentication ---
+  // The admin token; "" turns the admin routes off (every call is 401).
+  std::string admin_token;
+  // How long an agent token lives, seconds (reported as expires_in; the engine enforces it: keep
+  // equal to EngineOptions::agent_session_micros). Default 12 hours.
+  int64_t agent_session_seconds = 12 * 3600;
+
+  // --- Logs ---
+  // One JSON line per request on stderr. Default on.
+  bool log_requests = true;
+};
+
+// The HTTP status of an engine Status: the only place where the mapping lives.
+// invalid_argument 400, unauthenticated 401, permission_denied 403, not_found 404, conflict 409,
+// resource_exhausted 429, unavailable and io_error 503, corruption and internal 500.
+int HttpStatusFor(Status::Code code);
+
+// The JSON error body {"error": {"code": ..., "message": ...}}.
+std::string ErrorJson(std::string_view code, std::string_view message);
+
+// Who may call a route.
+enum class RouteAuth {
+  kPublic,    // anyone (health, metrics, agent login, starting a conversation)
+  kCustomer,  // Authorization: Bearer <customer token> of the route's {id} conversation
+  kAgent,     // Authorization: Bearer <agent token>
+  kAdmin,     // Authorization: Bearer <admin token>
+};
+
+class HttpMetrics;
+class RateLimiter;
+
+// What a route handler receives: the request, its path parameters, and the caller.
+struct HttpCall {
+  const httplib::Request& request;
+  httplib::Response& response;
+  std::vector<std::pair<std::string_view, std::string>> params;  // {name} -> value
+  AgentIdentity agent;          // RouteAuth::kAgent
+  std::string bearer;           // the token as sent (agent logout)
+  std::string request_id;
+
+  // The path parameter `name` ("" when absent).
+  const std::string& Param(std::string_view name) const;
+};
+
+class HttpApi {
+ public:
+  using Handler = std::function<void(HttpCall& call)>;
+
+  // Serves `engine`, which must outlive this object. Registers the routes of docs/api.md.
+  HttpApi(Engine* engine, ServerOptions options);
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  // Adds a route. `pattern` is a path whose segments are literals or {name} placeholders (one
+  // segment each, [A-Za-z0-9._-]{1,64}); the pattern is also the route's name in logs and metrics.
+  // Bodies over `max_body_bytes` are 413. Call before Serve.
+  void AddRoute(std::string_view method, std::string_view pattern, RouteAuth auth, size_t max_body_bytes,
+                Handler handler);
+
+  // Binds `host`:`port` (0: any free port). Returns the bound port; Unavailable when the address
+  // cannot be bound.
+  Result<int> Bind(const std::string& host, int port);
+  // Accepts connections until Stop; returns after in-flight requests have finished.
+  Status Serve();
+  // Stops accepting, ends live streams and long polls (Engine::WakeAll), and lets Serve return
+  // once the requests in flight are done. Safe from any thread, more than once.
+  void Stop();
+  bool stopping() const { return stopping_.load(); }
+  // True while the accept loop runs (tests wait for it instead of sleeping).
+  bool is_running() const;
+
+  const ServerOptions& options() const { return options_; }
+
+  struct Route;  // http_internal.h
+  struct Impl;
+
+ private:
+
+  void InstallServerHooks();
+  void RegisterRoutes();
+  httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res);
+  void Dispatch(const httplib::Request& req, httplib::Response& res);
+  const Route* Match(const std::string& path, const std::string& method) const;
+  void RunRoute(const Route& route, HttpCall& call);
+  void Preflight(const httplib::Request& req, httplib::Response& res, const std::vector<const Route*>& routes);
+  std::vector<std::string> AllowedOrigins(const Route* route, const httplib::Request& req,
+                                          std::string_view conversation_desk = {}) const;
+
+  // Route handlers (http_routes.cc).
+  void StartConversation(HttpCall& call);
+  void PostMessage(HttpCall& call);
+  void CustomerEvents(HttpCall& call);
+  void CustomerPoll(HttpCall& call);
+  void AgentEvents(HttpCall& call);
+  void AgentPoll(HttpCall& call);
+  void Metrics(HttpCall& call);
+
+  Engine* engine_;
+  ServerOptions options_;
+  std::unique_ptr<Impl> impl_;
+  httplib::Server server_;
+  std::atomic<bool> stopping_{false};
+};
+
+// The admin token: `env_value` when non-empty, else the content of <data_dir>/admin_token, else a
+// new random token written there with mode 0600. IOError when the file cannot be read or written.
+Result<std::string> LoadOrCreateAdminToken(const std::string& data_dir, const char* env_value);
+
+}  // namespace kefu
+
+#endif  // KEFU_ADAPTERS_HTTP_API_H_

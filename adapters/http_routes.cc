@@ -1,0 +1,815 @@
+// The routes of docs/api.md: each handler reads its body through ReadJsonBody, makes one engine call
+// and writes the engine's JSON encodings (EncodeMessage, ConversationViewJson, EncodeTicket).
+// Live streams (SSE) and long polls wait in Engine::WaitLiveEvents.
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "adapters/http_api.h"
+#include "adapters/http_internal.h"
+#include "engine/auth.h"
+
+namespace kefu {
+namespace {
+
+constexpr size_t kHistoryPage = 200;
+constexpr size_t kMaxHistoryPage = 1000;
+
+std::string MessagesJson(const std::vector<Message>& messages) {
+  std::string out = "[";
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (i > 0) out += ',';
+    out += EncodeMessage(messages[i]);
+  }
+  return out + "]";
+}
+
+std::string TicketsJson(const std::vector<Ticket>& tickets) {
+  std::string out = "[";
+  for (size_t i = 0; i < tickets.size(); ++i) {
+    if (i > 0) out += ',';
+    out += EncodeTicket(tickets[i]);
+  }
+  return out + "]";
+}
+
+// The customer's view plus what only agents see: one shape, with more fields.
+std::string AgentViewJson(const ConversationView& v) {
+  std::string out = ConversationViewJson(v);
+  out.pop_back();  // '}'
+  out += ",\"customer\":";
+  AppendJsonString(v.customer, &out);
+  if (!v.last_question.empty()) {
+    out += ",\"last_question\":";
+    AppendJsonString(v.last_question, &out);
+  }
+  out += ",\"created_at\":" + std::to_string(v.created_at);
+  if (v.waiting_since != 0) out += ",\"waiting_since\":" + std::to_string(v.waiting_since);
+  if (v.escalation != EscalationReason::kNone) {
+    out += ",\"escalation\":";
+    AppendJsonString(EscalationReasonName(v.escalation), &out);
+  }
+  out += ",\"priority\":" + std::to_string(v.priority) + ",\"unread\":" + std::to_string(v.unread) + "}";
+  return out;
+}
+
+std::string AgentViewsJson(const std::vector<ConversationView>& views) {
+  std::string out = "[";
+  for (size_t i = 0; i < views.size(); ++i) {
+    if (i > 0) out += ',';
+    out += AgentViewJson(views[i]);
+  }
+  return out + "]";
+}
+
+std::string TurnJson(const CustomerTurn& turn) {
+  JsonWriter w;
+  w.BeginObject().Key("messages").Raw(MessagesJson(turn.messages));
+  w.Key("conversation").Raw(ConversationViewJson(turn.conversation)).Field("duplicate", turn.duplicate);
+  return w.EndObject().Take();
+}
+
+std::string StatsJson(std::string_view desk, const DeskStats& s) {
+  auto seconds = [](int64_t micros) { return static_cast<double>(micros) / 1e6; };
+  JsonWriter w;
+  w.BeginObject().Field("desk", desk);
+  w.Field("conversations", s.conversations).Field("customer_messages", s.customer_messages);
+  w.Field("bot_answers", s.bot_answers).Field("bot_clarifications", s.bot_clarifications);
+  w.Field("unmatched", s.unmatched).Field("escalations", s.escalations).Field("resolved", s.resolved);
+  w.Field("resolved_by_bot", s.resolved_by_bot).Field("transfers", s.transfers).Field("sla_breaches", s.sla_breaches);
+  w.Field("helpful_feedback", s.helpful_feedback).Field("unhelpful_feedback", s.unhelpful_feedback);
+  w.Key("bot_resolution_rate").Double(s.bot_resolution_rate);
+  w.Key("escalation_rate").Double(s.escalation_rate);
+  w.Key("kb_hit_rate").Double(s.kb_hit_rate);
+  w.Key("queue_wait_p50_seconds").Double(seconds(s.queue_wait_p50));
+  w.Key("queue_wait_p90_seconds").Double(seconds(s.queue_wait_p90));
+  w.Key("first_response_p50_seconds").Double(seconds(s.first_response_p50));
+  w.Key("first_response_p90_seconds").Double(seconds(s.first_response_p90));
+  w.Key("handle_time_p50_seconds").Double(seconds(s.handle_time_p50));
+  w.Key("handle_time_mean_seconds").Double(seconds(s.handle_time_mean));
+  w.Field("csat_count", s.csat_count);
+  w.Key("csat_average").Double(s.csat_average);
+  w.Key("intent_hits").BeginArray();
+  for (const auto& [entry, n] : s.intent_hits) w.BeginObject().Field("entry_id", entry).Field("answers", n).EndObject();
+  w.EndArray().Key("top_unmatched").BeginArray();
+  for (const auto& [question, n] : s.top_unmatched) w.BeginObject().Field("question", question).Field("count", n).EndObject();
+  w.EndArray();
+  return w.EndObject().Take();
+}
+
+// One SSE event. `data` is one line of compact JSON.
+std::string SseEvent(std::string_view type, std::string_view data, uint64_t id = 0) {
+  std::string out;
+  if (id != 0) out += "id: " + std::to_string(id) + "\n";
+  out += "event: ";
+  out += type;
+  out += "\ndata: ";
+  out += data;
+  out += "\n\n";
+  return out;
+}
+
+std::string AgentEventJson(const LiveEvent& e) {
+  std::string out = "{\"id\":" + std::to_string(e.id) + ",\"type\":";
+  AppendJsonString(e.type, &out);
+  if (!e.conversation.empty()) {
+    out += ",\"conversation\":";
+    AppendJsonString(e.conversation, &out);
+  }
+  out += ",\"data\":" + (e.data.empty() ? std::string("null") : e.data) + "}";
+  return out;
+}
+
+// Which live events of the desk an agent's stream carries: desk-wide ones (queue length,
+// presence), tickets, and the events of the conversations the agent serves. `mine` follows
+// assignments as the events go by.
+bool AgentWants(const LiveEvent& e, const std::string& me, std::set<std::string>* mine) {
+  if (e.conversation.empty()) return e.agent.empty() || e.agent == me;
+  if (e.type == "ticket") return true;
+  if (e.type == "assigned") {
+    if (e.agent == me) {
+      mine->insert(e.conversation);
+      return true;
+    }
+    mine->erase(e.conversation);
+    return false;
+  }
+  if (e.type == "message") return e.agent == me || mine->count(e.conversation) > 0;
+  if (e.type == "state") {
+    const bool names_me = e.data.find("\"assignee\":\"" + me + "\"") != std::string::npos;
+    const bool was_mine = mine->count(e.conversation) > 0;
+    if (names_me) mine->insert(e.conversation);
+    else mine->erase(e.conversation);
+    return names_me || was_mine;
+  }
+  if (e.type == "queue") return false;  // per-customer positions; agents get the desk-wide one
+  return e.agent.empty() || e.agent == me;
+}
+
+// Last-Event-ID header, else the `after` query parameter.
+Result<std::optional<uint64_t>> ResumePoint(const httplib::Request& req) {
+  std::string text = req.get_header_value("Last-Event-ID");
+  const char* what = "header 'Last-Event-ID'";
+  if (text.empty() && req.has_param("after")) {
+    text = req.get_param_value("after");
+    what = "query 'after'";
+  }
+  if (text.empty()) return std::optional<uint64_t>();
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return Status::InvalidArgument(std::string(what) + ": expected a non-negative integer");
+  }
+  return std::optional<uint64_t>(v);
+}
+
+// Counts one open stream or long poll; released by the destructor or the stream's releaser.
+class StreamSlot {
+ public:
+  StreamSlot(std::atomic<int>* counter, int max) : counter_(counter) {
+    if (counter_->fetch_add(1) >= max) {
+      counter_->fetch_sub(1);
+      counter_ = nullptr;
+    }
+  }
+  ~StreamSlot() {
+    if (counter_) counter_->fetch_sub(1);
+  }
+  bool ok() const { return counter_ != nullptr; }
+  // Hands the slot over to a stream's releaser.
+  std::atomic<int>* Release() { return std::exchange(counter_, nullptr); }
+
+ private:
+  std::atomic<int>* counter_;
+};
+
+void SendTooManyStreams(httplib::Response& res) {
+  res.set_header("Retry-After", "5");
+  SendHttpError(res, 503, "unavailable", "too many open live streams; try again shortly");
+}
+
+}  // namespace
+
+// ---- Routes ----------------------------------------------------------------------------------------
+
+void HttpApi::RegisterRoutes() {
+  const size_t json = options_.max_json_body_bytes;
+  using A = RouteAuth;
+
+  AddRoute("GET", "/healthz", A::kPublic, 0, [](HttpCall& c) { SendJson(c.response, 200, "{\"status\":\"ok\"}"); });
+  AddRoute("GET", "/metrics", A::kPublic, 0, [this](HttpCall& c) { Metrics(c); });
+
+  // --- Customers ---
+  AddRoute("POST", "/v1/desks/{desk}/conversations", A::kPublic, json, [this](HttpCall& c) { StartConversation(c); });
+  AddRoute("GET", "/v1/conversations/{id}", A::kCustomer, 0, [this](HttpCall& c) {
+    auto view = engine_->GetConversation(c.Param("id"));
+    if (!view.ok()) return SendError(c.response, view.status());
+    SendJson(c.response, 200, "{\"conversation\":" + ConversationViewJson(*view) + "}");
+  });
+  AddRoute("POST", "/v1/conversations/{id}/messages", A::kCustomer, json, [this](HttpCall& c) { PostMessage(c); });
+  AddRoute("GET", "/v1/conversations/{id}/messages", A::kCustomer, 0, [this](HttpCall& c) {
+    auto after = QueryUint(c.request, "after", 0, UINT64_MAX);
+    auto limit = QueryUint(c.request, "limit", kHistoryPage, kMaxHistoryPage);
+    if (!after.ok()) return SendError(c.response, after.status());
+    if (!limit.ok()) return SendError(c.response, limit.status());
+    auto history = engine_->History(c.Param("id"), *after, std::max<uint64_t>(1, *limit), false);
+    if (!history.ok()) return SendError(c.response, history.status());
+    SendJson(c.response, 200, "{\"messages\":" + MessagesJson(*history) + "}");
+  });
+  AddRoute("GET", "/v1/conversations/{id}/events", A::kCustomer, 0, [this](HttpCall& c) { CustomerEvents(c); });
+  AddRoute("GET", "/v1/conversations/{id}/poll", A::kCustomer, 0, [this](HttpCall& c) { CustomerPoll(c); });
+  AddRoute("POST", "/v1/conversations/{id}/feedback", A::kCustomer, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, false, {"message_seq", "helpful"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    int64_t seq = 0;
+    bool helpful = true;
+    Status s = body->GetInt("message_seq", Presence::kRequired, 1, INT64_C(1) << 53, &seq);
+    if (s.ok()) s = body->GetBool("helpful", Presence::kRequired, &helpful);
+    if (!s.ok()) return SendError(c.response, s);
+    auto turn = engine_->GiveFeedback(c.Param("id"), static_cast<uint64_t>(seq), helpful);
+    if (!turn.ok()) return SendError(c.response, turn.status());
+    SendJson(c.response, 200, TurnJson(*turn));
+  });
+  AddRoute("POST", "/v1/conversations/{id}/handoff", A::kCustomer, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, true, {});
+    if (!body.ok()) return SendError(c.response, body.status());
+    auto turn = engine_->RequestHandoff(c.Param("id"));
+    if (!turn.ok()) return SendError(c.response, turn.status());
+    SendJson(c.response, 200, TurnJson(*turn));
+  });
+  AddRoute("POST", "/v1/conversations/{id}/csat", A::kCustomer, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, false, {"rating"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    int64_t rating = 0;
+    Status s = body->GetInt("rating", Presence::kRequired, 1, 5, &rating);
+    if (s.ok()) s = engine_->Rate(c.Param("id"), static_cast<int>(rating));
+    if (!s.ok()) return SendError(c.response, s);
+    auto view = engine_->GetConversation(c.Param("id"));
+    if (!view.ok()) return SendError(c.response, view.status());
+    SendJson(c.response, 200, "{\"conversation\":" + ConversationViewJson(*view) + "}");
+  });
+  AddRoute("GET", "/v1/conversations/{id}/tickets", A::kCustomer, 0, [this](HttpCall& c) {
+    auto tickets = engine_->CustomerTickets(c.Param("id"));
+    if (!tickets.ok()) return SendError(c.response, tickets.status());
+    SendJson(c.response, 200, "{\"tickets\":" + TicketsJson(*tickets) + "}");
+  });
+
+  // --- Agents ---
+  AddRoute("POST", "/v1/agent/login", A::kPublic, json, [this](HttpCall& c) {
+    if (impl_->logins.Take(c.request.remote_addr, MonotonicMicros()) > 0) {
+      c.response.set_header("Retry-After", "60");
+      return SendHttpError(c.response, 429, "resource_exhausted", "too many login attempts from this address");
+    }
+    auto body = ReadJsonBody(c.request, false, {"desk", "username", "password"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    std::string desk, username, password;
+    Status s = body->GetString("desk", Presence::kRequired, &desk, 64);
+    if (s.ok()) s = body->GetString("username", Presence::kRequired, &username, 64);
+    if (s.ok()) s = body->GetString("password", Presence::kRequired, &password, 200);
+    if (!s.ok()) return SendError(c.response, s);
+    auto token = engine_->Login(desk, username, password);
+    if (!token.ok()) return SendError(c.response, token.status());
+    JsonWriter w;
+    w.BeginObject().Field("token", *token).Field("expires_in", options_.agent_session_seconds).EndObject();
+    SendJson(c.response, 200, w.Take());
+  });
+  AddRoute("POST", "/v1/agent/logout", A::kAgent, json, [this](HttpCall& c) {
+    Status s = engine_->Logout(c.bearer);
+    if (!s.ok()) return SendError(c.response, s);
+    SendJson(c.response, 200, "{\"ok\":true}");
+  });
+  AddRoute("PUT", "/v1/agent/presence", A::kAgent, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, false, {"status"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    std::string status;
+    Status s = body->GetString("status", Presence::kRequired, &status, 16);
+    if (!s.ok()) return SendError(c.response, s);
+    auto presence = ParsePresence(status);
+    if (!presence) return SendError(c.response, Status::InvalidArgument("field 'status': online, away or offline"));
+    s = engine_->SetPresence(c.agent, *presence);
+    if (!s.ok()) return SendError(c.response, s);
+    JsonWriter w;
+    w.BeginObject().Field("status", PresenceName(*presence)).EndObject();
+    SendJson(c.response, 200, w.Take());
+  });
+  AddRoute("GET", "/v1/agent/queue", A::kAgent, 0, [this](HttpCall& c) {
+    auto views = engine_->Queue(c.agent);
+    if (!views.ok()) return SendError(c.response, views.status());
+    SendJson(c.response, 200, "{\"conversations\":" + AgentViewsJson(*views) + "}");
+  });
+  AddRoute("GET", "/v1/agent/conversations", A::kAgent, 0, [this](HttpCall& c) {
+    auto views = engine_->AgentConversations(c.agent);
+    if (!views.ok()) return SendError(c.response, views.status());
+    SendJson(c.response, 200, "{\"conversations\":" + AgentViewsJson(*views) + "}");
+  });
+  AddRoute("GET", "/v1/agent/conversations/{id}", A::kAgent, 0, [this](HttpCall& c) {
+    auto view = engine_->AgentGetConversation(c.agent, c.Param("id"));
+    if (!view.ok()) return SendError(c.response, view.status());
+    SendJson(c.response, 200, "{\"conversation\":" + AgentViewJson(*view) + "}");
+  });
+  AddRoute("GET", "/v1/agent/conversations/{id}/messages", A::kAgent, 0, [this](HttpCall& c) {
+    auto after = QueryUint(c.request, "after", 0, UINT64_MAX);
+    auto limit = QueryUint(c.request, "limit", kHistoryPage, kMaxHistoryPage);
+    if (!after.ok()) return SendError(c.response, after.status());
+    if (!limit.ok()) return SendError(c.response, limit.status());
+    auto history = engine_->AgentHistory(c.agent, c.Param("id"), *after, std::max<uint64_t>(1, *limit));
+    if (!history.ok()) return SendError(c.response, history.status());
+    SendJson(c.response, 200, "{\"messages\":" + MessagesJson(*history) + "}");
+  });
+  AddRoute("POST", "/v1/agent/conversations/{id}/claim", A::kAgent, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, true, {});
+    if (!body.ok()) return SendError(c.response, body.status());
+    auto view = engine_->Claim(c.agent, c.Param("id"));
+    if (!view.ok()) return SendError(c.response, view.status());
+    SendJson(c.response, 200, "{\"conversation\":" + AgentViewJson(*view) + "}");
+  });
+  for (const char* kind : {"reply", "note"}) {
+    const bool reply = std::string_view(kind) == "reply";
+    AddRoute("POST", std::string("/v1/agent/conversations/{id}/") + kind, A::kAgent, json, [this, reply](HttpCall& c) {
+      auto body = ReadJsonBody(c.request, false, {"text"});
+      if (!body.ok()) return SendError(c.response, body.status());
+      std::string text;
+      Status s = body->GetString("text", Presence::kRequired, &text);
+      if (!s.ok()) return SendError(c.response, s);
+      auto message = reply ? engine_->Reply(c.agent, c.Param("id"), text) : engine_->AddNote(c.agent, c.Param("id"), text);
+      if (!message.ok()) return SendError(c.response, message.status());
+      SendJson(c.response, 201, "{\"message\":" + EncodeMessage(*message) + "}");
+    });
+  }
+  AddRoute("POST", "/v1/agent/conversations/{id}/transfer", A::kAgent, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, false, {"to_agent", "to_team"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    std::string to_agent, to_team;
+    Status s = body->GetString("to_agent", Presence::kOptional, &to_agent, 64);
+    if (s.ok()) s = body->GetString("to_team", Presence::kOptional, &to_team, 64);
+    if (s.ok()) s = engine_->Transfer(c.agent, c.Param("id"), to_agent, to_team);
+    if (!s.ok()) return SendError(c.response, s);
+    auto view = engine_->AgentGetConversation(c.agent, c.Param("id"));
+    if (!view.ok()) return SendError(c.response, view.status());
+    SendJson(c.response, 200, "{\"conversation\":" + AgentViewJson(*view) + "}");
+  });
+  AddRoute("POST", "/v1/agent/conversations/{id}/resolve", A::kAgent, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, true, {});
+    if (!body.ok()) return SendError(c.response, body.status());
+    Status s = engine_->Resolve(c.agent, c.Param("id"));
+    if (!s.ok()) return SendError(c.response, s);
+    auto view = engine_->AgentGetConversation(c.agent, c.Param("id"));
+    if (!view.ok()) return SendError(c.response, view.status());
+    SendJson(c.response, 200, "{\"conversation\":" + AgentViewJson(*view) + "}");
+  });
+  AddRoute("GET", "/v1/agent/conversations/{id}/suggestions", A::kAgent, 0, [this](HttpCall& c) {
+    auto suggestions = engine_->Suggestions(c.agent, c.Param("id"));
+    if (!suggestions.ok()) return SendError(c.response, suggestions.status());
+    JsonWriter w;
+    w.BeginObject().Key("suggestions").BeginArray();
+    for (const Suggestion& s : *suggestions) {
+      w.BeginObject().Field("entry_id", s.entry_id).Field("title", s.title).Field("answer", s.answer);
+      w.Key("confidence").Double(s.confidence).EndObject();
+    }
+    SendJson(c.response, 200, w.EndArray().EndObject().Take());
+  });
+  AddRoute("POST", "/v1/agent/conversations/{id}/tickets", A::kAgent, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, false, {"subject"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    std::string subject;
+    Status s = body->GetString("subject", Presence::kRequired, &subject, 500);
+    if (!s.ok()) return SendError(c.response, s);
+    auto ticket = engine_->OpenFollowUp(c.agent, c.Param("id"), subject);
+    if (!ticket.ok()) return SendError(c.response, ticket.status());
+    SendJson(c.response, 201, "{\"ticket\":" + EncodeTicket(*ticket) + "}");
+  });
+  AddRoute("GET", "/v1/agent/tickets", A::kAgent, 0, [this](HttpCall& c) {
+    std::optional<TicketStatus> status;
+    if (c.request.has_param("status")) {
+      status = ParseTicketStatus(c.request.get_param_value("status"));
+      if (!status) return SendError(c.response, Status::InvalidArgument("query 'status': open, pending, solved or closed"));
+    }
+    auto tickets = engine_->Tickets(c.agent, status);
+    if (!tickets.ok()) return SendError(c.response, tickets.status());
+    SendJson(c.response, 200, "{\"tickets\":" + TicketsJson(*tickets) + "}");
+  });
+  AddRoute("PATCH", "/v1/agent/tickets/{id}", A::kAgent, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, false, {"status", "priority", "tags", "remind_at", "note", "assignee"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    TicketUpdate u;
+    std::string status;
+    Status s = body->GetString("status", Presence::kOptional, &status, 16);
+    if (s.ok() && body->Has("status")) {
+      u.status = ParseTicketStatus(status);
+      if (!u.status) s = Status::InvalidArgument("field 'status': open, pending, solved or closed");
+    }
+    if (s.ok() && body->Has("priority")) {
+      int64_t p = 0;
+      s = body->GetInt("priority", Presence::kRequired, 0, 2, &p);
+      u.priority = static_cast<int>(p);
+    }
+    if (s.ok() && body->Has("tags")) {
+      std::vector<std::string> tags;
+      s = body->GetStringArray("tags", Presence::kRequired, 20, 64, &tags);
+      u.tags = std::move(tags);
+    }
+    if (s.ok() && body->Has("remind_at")) {
+      int64_t at = 0;  // unix seconds; 0 clears the reminder
+      s = body->GetInt("remind_at", Presence::kRequired, 0, INT64_C(1) << 40, &at);
+      u.remind_at = at * kMicrosPerSecond;
+    }
+    if (s.ok()) s = body->GetString("note", Presence::kOptional, &u.note, 100000);
+    if (s.ok() && body->Has("assignee")) {
+      std::string assignee;
+      s = body->GetString("assignee", Presence::kRequired, &assignee, 64, true);
+      u.assignee = std::move(assignee);
+    }
+    if (!s.ok()) return SendError(c.response, s);
+    auto ticket = engine_->UpdateTicket(c.agent, c.Param("id"), u);
+    if (!ticket.ok()) return SendError(c.response, ticket.status());
+    SendJson(c.response, 200, "{\"ticket\":" + EncodeTicket(*ticket) + "}");
+  });
+  AddRoute("GET", "/v1/agent/events", A::kAgent, 0, [this](HttpCall& c) { AgentEvents(c); });
+  AddRoute("GET", "/v1/agent/poll", A::kAgent, 0, [this](HttpCall& c) { AgentPoll(c); });
+
+  // --- Admin ---
+  AddRoute("POST", "/v1/admin/desks/{desk}/agents", A::kAdmin, json, [this](HttpCall& c) {
+    auto desk = impl_->desks.find(c.Param("desk"));
+    if (desk == impl_->desks.end()) return SendError(c.response, Status::NotFound("no such desk"));
+    auto body = ReadJsonBody(c.request, false, {"username", "password", "name", "teams", "capacity"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    std::string username, password, name;
+    std::vector<std::string> teams;
+    int64_t capacity = desk->second.default_capacity;
+    Status s = body->GetString("username", Presence::kRequired, &username, 64);
+    if (s.ok()) s = body->GetString("password", Presence::kRequired, &password, 200);
+    if (s.ok()) s = body->GetString("name", Presence::kOptional, &name, 100);
+    if (s.ok()) s = body->GetStringArray("teams", Presence::kOptional, 50, 64, &teams);
+    if (s.ok()) s = body->GetInt("capacity", Presence::kOptional, 1, 100, &capacity);
+    if (s.ok()) s = engine_->CreateAgent(c.Param("desk"), username, password, name, teams, static_cast<int>(capacity));
+    if (!s.ok()) return SendError(c.response, s);
+    JsonWriter w;
+    w.BeginObject().Key("agent").BeginObject().Field("desk", c.Param("desk")).Field("username", username);
+    w.Field("name", name).Key("teams").BeginArray();
+    for (const std::string& t : teams) w.String(t);
+    w.EndArray().Field("capacity", capacity).EndObject().EndObject();
+    SendJson(c.response, 201, w.Take());
+  });
+  AddRoute("PUT", "/v1/admin/desks/{desk}/kb", A::kAdmin, options_.max_kb_body_bytes, [this](HttpCall& c) {
+    std::string language = c.request.get_param_value("language");
+    if (language.size() > 16) return SendError(c.response, Status::InvalidArgument("query 'language': too long"));
+    if (c.request.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+      return SendError(c.response, Status::InvalidArgument("Content-Type must be application/json"));
+    }
+    Status s = engine_->ReplaceKnowledgeBase(c.Param("desk"), language, c.request.body);
+    if (!s.ok()) return SendError(c.response, s);
+    JsonWriter w;
+    w.BeginObject().Field("ok", true).Field("desk", c.Param("desk")).Field("language", language).EndObject();
+    SendJson(c.response, 200, w.Take());
+  });
+  AddRoute("GET", "/v1/admin/desks/{desk}/stats", A::kAdmin, 0, [this](HttpCall& c) {
+    auto stats = engine_->Stats(c.Param("desk"));
+    if (!stats.ok()) return SendError(c.response, stats.status());
+    SendJson(c.response, 200, StatsJson(c.Param("desk"), *stats));
+  });
+}
+
+// ---- Handlers ----------------------------------------------------------------------------------------
+
+void HttpApi::Metrics(HttpCall& call) {
+  call.response.status = 200;
+  call.response.body = impl_->metrics.Render(engine_->Gauges(), engine_->GetEngineStats());
+  call.response.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void HttpApi::StartConversation(HttpCall& call) {
+  httplib::Response& res = call.response;
+  auto desk = impl_->desks.find(call.Param("desk"));
+  if (desk == impl_->desks.end()) return SendError(res, Status::NotFound("no such desk"));
+  if (impl_->starts.Take(call.request.remote_addr, MonotonicMicros()) > 0) {
+    res.set_header("Retry-After", "60");
+    return SendHttpError(res, 429, "resource_exhausted", "too many new conversations from this address");
+  }
+  auto body = ReadJsonBody(call.request, true, {"channel", "locale", "customer"});
+  if (!body.ok()) return SendError(res, body.status());
+  StartRequest start;
+  start.desk = call.Param("desk");
+  std::string channel = "web";
+  Status s = body->GetString("channel", Presence::kOptional, &channel, 16);
+  if (s.ok() && channel != "web" && channel != "app") s = Status::InvalidArgument("field 'channel': web or app");
+  if (s.ok()) start.channel = *ParseChannel(channel);
+  if (s.ok()) s = body->GetString("locale", Presence::kOptional, &start.locale, 16);
+  if (s.ok() && !start.locale.empty() && start.locale.rfind("zh", 0) != 0 && start.locale.rfind("en", 0) != 0) {
+    s = Status::InvalidArgument("field 'locale': zh or en");
+  }
+  const rapidjson::Value* customer = nullptr;
+  if (s.ok()) s = body->GetObject("customer", Presence::kOptional, &customer);
+  if (!s.ok()) return SendError(res, s);
+  if (customer != nullptr) {
+    auto c = JsonObject::From(*customer);
+    std::string id, signature;
+    s = c.ok() ? c->RejectUnknown({"id", "signature"}) : c.status();
+    if (s.ok()) s = c->GetString("id", Presence::kRequired, &id, 128);
+    if (s.ok()) s = c->GetString("signature", Presence::kOptional, &signature, 128);
+    if (!s.ok()) return SendError(res, s.WithContext("field 'customer'"));
+    if (signature.empty()) return SendError(res, Status::Unauthenticated("the customer id must be signed (field 'signature')"));
+    std::transform(signature.begin(), signature.end(), signature.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (desk->second.app_secret.empty()) {
+      return SendError(res, Status::Unauthenticated("this desk does not accept signed customer ids"));
+    }
+    if (!ConstantTimeEquals(HmacSha256Hex(desk->second.app_secret, id), signature)) {
+      return SendError(res, Status::Unauthenticated("the customer id's signature does not match"));
+    }
+    start.verified_user = id;
+  }
+  auto started = engine_->StartConversation(start);
+  if (!started.ok()) return SendError(res, started.status());
+  auto view = engine_->GetConversation(started->conversation_id);
+  if (!view.ok()) return SendError(res, view.status());
+  JsonWriter w;
+  w.BeginObject().Field("conversation_id", started->conversation_id).Field("customer_token", started->customer_token);
+  w.Field("resumed", started->resumed).Key("messages").Raw(MessagesJson(started->messages));
+  w.Key("conversation").Raw(ConversationViewJson(*view)).EndObject();
+  SendJson(res, started->resumed ? 200 : 201, w.Take());
+}
+
+void HttpApi::PostMessage(HttpCall& call) {
+  httplib::Response& res = call.response;
+  auto body = ReadJsonBody(call.request, false, {"text", "client_msg_id", "choice", "channel"});
+  if (!body.ok()) return SendError(res, body.status());
+  CustomerMessageRequest m;
+  m.conversation_id = call.Param("id");
+  std::string channel;
+  Status s = body->GetString("text", Presence::kRequired, &m.text);
+  if (s.ok()) s = body->GetString("client_msg_id", Presence::kOptional, &m.client_msg_id, 100);
+  if (s.ok()) s = body->GetString("choice", Presence::kOptional, &m.choice, 200);
+  if (s.ok()) s = body->GetString("channel", Presence::kOptional, &channel, 16);
+  if (s.ok() && !channel.empty() && channel != "web" && channel != "app") s = Status::InvalidArgument("field 'channel': web or app");
+  if (!s.ok()) return SendError(res, s);
+  auto before = engine_->GetConversation(m.conversation_id);
+  if (!before.ok()) return SendError(res, before.status());
+  m.channel = channel.empty() ? (before->channel == Channel::kWeCom ? Channel::kWeb : before->channel) : *ParseChannel(channel);
+  auto turn = engine_->PostCustomerMessage(m);
+  if (!turn.ok()) return SendError(res, turn.status());
+  if (!turn->duplicate) {
+    // The matcher's decision as the customer saw it (the edge cannot see inside the engine).
+    const ConversationState was = before->state, now = turn->conversation.state;
+    const bool with_bot = was == ConversationState::kNew || was == ConversationState::kBot || was == ConversationState::kResolved;
+    const char* decision = nullptr;
+    if (with_bot && (now == ConversationState::kQueued || now == ConversationState::kAgent)) {
+      decision = "escalate";
+    } else {
+      for (const Message& msg : turn->messages) {
+        if (msg.kind != MessageKind::kBot) continue;
+        const bool clarify = !msg.choices.empty() && !msg.choices.front().entry_id.empty();
+        decision = !msg.entry_id.empty() ? "answer" : clarify ? "clarify" : "small_talk";
+      }
+    }
+    if (decision != nullptr) impl_->metrics.CountDecision(before->desk, decision);
+  }
+  SendJson(res, 200, TurnJson(*turn));
+}
+
+// ---- Live: customers -----------------------------------------------------------------------------
+
+namespace {
+
+struct CustomerStream {
+  std::string conversation;
+  std::string desk;
+  uint64_t last_seq = 0;    // the newest message sent
+  uint64_t live_after = 0;  // the desk's live position seen
+  bool started = false;
+};
+
+}  // namespace
+
+void HttpApi::CustomerEvents(HttpCall& call) {
+  httplib::Response& res = call.response;
+  auto view = engine_->GetConversation(call.Param("id"));
+  if (!view.ok()) return SendError(res, view.status());
+  auto resume = ResumePoint(call.request);
+  if (!resume.ok()) return SendError(res, resume.status());
+  StreamSlot slot(&impl_->streams, options_.max_streams);
+  if (!slot.ok()) return SendTooManyStreams(res);
+  MarkStreamingResponse();
+  auto stream = std::make_shared<CustomerStream>();
+  stream->conversation = view->id;
+  stream->desk = view->desk;
+  // Without Last-Event-ID the stream starts now; with it, from the message after that seq.
+  stream->last_seq = resume->has_value() ? std::min(**resume, view->last_seq) : view->last_seq;
+  const int64_t heartbeat = int64_t{std::max(1, options_.sse_heartbeat_millis)} * 1000;
+
+  // Sends the conversation's state and the messages after last_seq, and moves the live position
+  // to before them: a message that lands meanwhile arrives twice and is dropped by its seq.
+  auto replay = [this, stream](std::string* out) {
+    stream->live_after = engine_->LivePosition(stream->desk);
+    auto now = engine_->GetConversation(stream->conversation);
+    if (now.ok()) *out += SseEvent("state", ConversationViewJson(*now));
+    while (true) {
+      auto page = engine_->History(stream->conversation, stream->last_seq, kMaxHistoryPage, false);
+      if (!page.ok() || page->empty()) break;
+      for (const Message& m : *page) {
+        *out += SseEvent("message", EncodeMessage(m), m.seq);
+        stream->last_seq = m.seq;
+      }
+    }
+  };
+  std::atomic<int>* counter = slot.Release();
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, stream, replay, heartbeat](size_t, httplib::DataSink& sink) {
+        try {
+          std::string out;
+          if (!stream->started) {
+            stream->started = true;
+            out = "retry: 3000\n\n";
+            replay(&out);
+            return sink.write(out.data(), out.size());
+          }
+          if (stopping_) {
+            sink.done();
+            return true;
+          }
+          bool gap = false;
+          const std::string& id = stream->conversation;
+          auto events = engine_->WaitLiveEvents(
+              stream->desk, stream->live_after, heartbeat,
+              [&id](const LiveEvent& e) { return e.for_customer && e.conversation == id; }, &gap);
+          if (stopping_) {
+            sink.done();
+            return true;
+          }
+          if (gap) {
+            replay(&out);
+          } else {
+            for (const LiveEvent& e : events) {
+              stream->live_after = std::max(stream->live_after, e.id);
+              if (e.type == "message") {
+                auto m = DecodeMessage(e.data);
+                if (!m.ok() || m->seq <= stream->last_seq) continue;
+                stream->last_seq = m->seq;
+                out += SseEvent("message", e.data, m->seq);
+              } else {
+                out += SseEvent(e.type, e.data);
+              }
+            }
+          }
+          if (out.empty()) out = ": heartbeat\n\n";
+          return sink.write(out.data(), out.size());
+        } catch (...) {
+          return false;  // ends the stream; nothing may escape into cpp-httplib's writer
+        }
+      },
+      [counter](bool) { counter->fetch_sub(1); });
+}
+
+void HttpApi::CustomerPoll(HttpCall& call) {
+  httplib::Response& res = call.response;
+  const std::string& id = call.Param("id");
+  auto after = QueryUint(call.request, "after", 0, UINT64_MAX);
+  if (!after.ok()) return SendError(res, after.status());
+  auto timeout = QueryUint(call.request, "timeout", 25, 3600);
+  if (!timeout.ok()) return SendError(res, timeout.status());
+  auto view = engine_->GetConversation(id);
+  if (!view.ok()) return SendError(res, view.status());
+  StreamSlot slot(&impl_->streams, options_.max_streams);
+  if (!slot.ok()) return SendTooManyStreams(res);
+  MarkStreamingResponse();
+  const uint64_t position = engine_->LivePosition(view->desk);
+  auto history = engine_->History(id, *after, kHistoryPage, false);
+  if (!history.ok()) return SendError(res, history.status());
+  const int64_t wait = static_cast<int64_t>(std::min<uint64_t>(*timeout, options_.max_poll_seconds)) * kMicrosPerSecond;
+  if (history->empty() && wait > 0 && !stopping_) {
+    bool gap = false;
+    engine_->WaitLiveEvents(view->desk, position, wait,
+                            [&id](const LiveEvent& e) { return e.for_customer && e.conversation == id; }, &gap);
+    history = engine_->History(id, *after, kHistoryPage, false);
+    if (!history.ok()) return SendError(res, history.status());
+  }
+  auto now = engine_->GetConversation(id);
+  if (!now.ok()) return SendError(res, now.status());
+  SendJson(res, 200, "{\"messages\":" + MessagesJson(*history) + ",\"conversation\":" + ConversationViewJson(*now) + "}");
+}
+
+// ---- Live: agents --------------------------------------------------------------------------------
+
+namespace {
+
+struct AgentStream {
+  AgentIdentity agent;
+  std::string token;
+  uint64_t live_after = 0;
+  bool resync = false;  // the client's Last-Event-ID is unknown to this server
+  bool started = false;
+  std::set<std::string> mine;
+};
+
+std::string PositionJson(uint64_t id) { return "{\"last_event_id\":" + std::to_string(id) + "}"; }
+
+}  // namespace
+
+void HttpApi::AgentEvents(HttpCall& call) {
+  httplib::Response& res = call.response;
+  auto resume = ResumePoint(call.request);
+  if (!resume.ok()) return SendError(res, resume.status());
+  auto mine = engine_->AgentConversations(call.agent);
+  if (!mine.ok()) return SendError(res, mine.status());
+  StreamSlot slot(&impl_->streams, options_.max_streams);
+  if (!slot.ok()) return SendTooManyStreams(res);
+  MarkStreamingResponse();
+  auto stream = std::make_shared<AgentStream>();
+  stream->agent = call.agent;
+  stream->token = call.bearer;
+  for (const ConversationView& v : *mine) stream->mine.insert(v.id);
+  const uint64_t position = engine_->LivePosition(call.agent.desk);
+  stream->live_after = resume->value_or(position);
+  if (stream->live_after > position) {  // ids of an earlier run of the server
+    stream->live_after = position;
+    stream->resync = true;
+  }
+  const int64_t heartbeat = int64_t{std::max(1, options_.sse_heartbeat_millis)} * 1000;
+  std::atomic<int>* counter = slot.Release();
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, stream, heartbeat](size_t, httplib::DataSink& sink) {
+        try {
+          std::string out;
+          if (!stream->started) {
+            stream->started = true;
+            out = "retry: 3000\n\n";
+            if (stream->resync) out += SseEvent("resync", PositionJson(stream->live_after), stream->live_after);
+            out += SseEvent("ready", PositionJson(stream->live_after), stream->live_after);
+            return sink.write(out.data(), out.size());
+          }
+          // Each turn re-checks the session: a stream ends when its token expires or logs out.
+          if (stopping_ || !engine_->AuthenticateAgent(stream->token).ok()) {
+            if (!stopping_) {
+              out = SseEvent("logout", "{}");
+              sink.write(out.data(), out.size());
+            }
+            sink.done();
+            return true;
+          }
+          bool gap = false;
+          const std::string& me = stream->agent.username;
+          auto events = engine_->WaitLiveEvents(
+              stream->agent.desk, stream->live_after, heartbeat,
+              [&](const LiveEvent& e) { return AgentWants(e, me, &stream->mine); }, &gap);
+          if (stopping_) {
+            sink.done();
+            return true;
+          }
+          if (gap) {
+            stream->live_after = engine_->LivePosition(stream->agent.desk);
+            out = SseEvent("resync", PositionJson(stream->live_after), stream->live_after);
+          } else {
+            for (const LiveEvent& e : events) {
+              stream->live_after = std::max(stream->live_after, e.id);
+              out += SseEvent(e.type, AgentEventJson(e), e.id);
+            }
+          }
+          if (out.empty()) out = ": heartbeat\n\n";
+          return sink.write(out.data(), out.size());
+        } catch (...) {
+          return false;
+        }
+      },
+      [counter](bool) { counter->fetch_sub(1); });
+}
+
+void HttpApi::AgentPoll(HttpCall& call) {
+  httplib::Response& res = call.response;
+  auto resume = ResumePoint(call.request);
+  if (!resume.ok()) return SendError(res, resume.status());
+  auto timeout = QueryUint(call.request, "timeout", 25, 3600);
+  if (!timeout.ok()) return SendError(res, timeout.status());
+  auto mine_views = engine_->AgentConversations(call.agent);
+  if (!mine_views.ok()) return SendError(res, mine_views.status());
+  StreamSlot slot(&impl_->streams, options_.max_streams);
+  if (!slot.ok()) return SendTooManyStreams(res);
+  MarkStreamingResponse();
+  const uint64_t position = engine_->LivePosition(call.agent.desk);
+  auto reply = [&](const std::vector<LiveEvent>& events, uint64_t last, bool resync) {
+    std::string out = "{\"events\":[";
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (i > 0) out += ',';
+      out += AgentEventJson(events[i]);
+    }
+    out += "],\"last_event_id\":" + std::to_string(last) + ",\"resync\":" + (resync ? "true" : "false") + "}";
+    SendJson(res, 200, std::move(out));
+  };
+  if (!resume->has_value()) return reply({}, position, false);
+  if (**resume > position) return reply({}, position, true);
+  std::set<std::string> mine;
+  for (const ConversationView& v : *mine_views) mine.insert(v.id);
+  const int64_t wait = static_cast<int64_t>(std::min<uint64_t>(*timeout, options_.max_poll_seconds)) * kMicrosPerSecond;
+  bool gap = false;
+  const std::string& me = call.agent.username;
+  auto events = stopping_ ? std::vector<LiveEvent>()
+                          : engine_->WaitLiveEvents(call.agent.desk, **resume, wait,
+                                                    [&](const LiveEvent& e) { return AgentWants(e, me, &mine); }, &gap);
+  if (gap) return reply({}, engine_->LivePosition(call.agent.desk), true);
+  uint64_t last = **resume;
+  for (const LiveEvent& e : events) last = std::max(last, e.id);
+  reply(events, last, false);
+}
+
+}  // namespace kefu

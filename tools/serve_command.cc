@@ -1,0 +1,198 @@
+#include "tools/serve_command.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "adapters/http_api.h"
+#include "engine/engine.h"
+#include "engine/store.h"
+
+#ifndef KEFU_SOURCE_ROOT
+#define KEFU_SOURCE_ROOT "."
+#endif
+
+namespace kefu {
+namespace {
+
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+
+Result<ListenAddress> ParseListen(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  ListenAddress a;
+  if (colon == std::string::npos || colon == 0) return Status::InvalidArgument("--listen: expected HOST:PORT, got '" + text + "'");
+  a.host = text.substr(0, colon);
+  const char* begin = text.data() + colon + 1;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(begin, end, a.port);
+  if (ec != std::errc() || p != end || a.port < 0 || a.port > 65535) {
+    return Status::InvalidArgument("--listen: bad port in '" + text + "'");
+  }
+  return a;
+}
+
+// Runs Engine::RunTimers every second until destroyed.
+class TimerThread {
+ public:
+  explicit TimerThread(Engine* engine) : thread_([this, engine] { Run(engine); }) {}
+  ~TimerThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run(Engine* engine) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+      lock.unlock();
+      Status s = engine->RunTimers();
+      if (!s.ok()) std::fprintf(stderr, "kefu: timers: %s\n", s.ToString().c_str());
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Waits for SIGTERM or SIGINT (blocked in every thread by the constructor, which must run before
+// any thread starts) and then stops the server.
+class ShutdownOnSignal {
+ public:
+  ShutdownOnSignal() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not the end of kefu
+  }
+  void Watch(HttpApi* api) {
+    thread_ = std::thread([this, api] {
+      int sig = 0;
+      sigwait(&signals_, &sig);
+      if (done_) return;
+      std::fprintf(stderr, "kefu: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      api->Stop();
+    });
+  }
+  // Ends the watcher (before the server it stops is destroyed).
+  void Finish() {
+    if (!thread_.joinable()) return;
+    done_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);  // ends its sigwait if no signal came
+    thread_.join();
+  }
+  ~ShutdownOnSignal() { Finish(); }
+
+ private:
+  sigset_t signals_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+Result<KefuConfig> LoadServeConfig(const std::string& path) {
+  const std::string file = path.empty() ? std::string(KEFU_SOURCE_ROOT) + "/kefu.demo.json" : path;
+  auto config = LoadConfig(file);
+  if (!config.ok()) return config.status();
+  return config;
+}
+
+Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Status::IOError("cannot create the data directory " + data_dir + ": " + ec.message());
+  return OpenLevelDbStore(data_dir + "/store");
+}
+
+void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::string& host, int port,
+                  bool admin_from_env) {
+  const std::string base = "http://" + host + ":" + std::to_string(port);
+  std::printf("kefu is listening on %s\n", base.c_str());
+  std::printf("  widget demo page  %s/\n", base.c_str());
+  std::printf("  agent console     %s/console\n", base.c_str());
+  std::printf("  API               %s/v1  (docs/api.md)\n", base.c_str());
+  std::printf("  admin token       %s\n",
+              admin_from_env ? "from KEFU_ADMIN_TOKEN" : (args.data_dir + "/admin_token").c_str());
+  std::printf("  data              %s\n", args.data_dir.c_str());
+  for (const DeskConfig& d : config.desks) {
+    std::printf("  desk %-12s %s\n", d.id.c_str(), d.name.c_str());
+    if (!args.config_path.empty()) continue;  // passwords of a real config stay unprinted
+    for (const AgentSeed& a : d.agents) {
+      std::printf("    demo agent     %s / %s\n", a.username.c_str(), a.password.c_str());
+    }
+  }
+  std::printf("Stop with Ctrl-C (SIGINT) or SIGTERM.\n");
+  std::fflush(stdout);
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "kefu serve: %s\n", s.message().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunServe(const ServeArgs& args) {
+  ShutdownOnSignal shutdown;  // first: every thread started later inherits the blocked signals
+
+  auto listen = ParseListen(args.listen);
+  if (!listen.ok()) return Fail(listen.status());
+  auto config = LoadServeConfig(args.config_path);
+  if (!config.ok()) return Fail(config.status());
+  auto store = OpenDataDir(args.data_dir);
+  if (!store.ok()) return Fail(store.status());
+  SystemClock clock;
+  auto engine = Engine::Open(*config, std::move(*store), &clock);
+  if (!engine.ok()) return Fail(engine.status());
+  const char* env_token = std::getenv("KEFU_ADMIN_TOKEN");
+  auto admin_token = LoadOrCreateAdminToken(args.data_dir, env_token);
+  if (!admin_token.ok()) return Fail(admin_token.status());
+
+  ServerOptions options;
+  options.admin_token = *admin_token;
+  options.agent_session_seconds = EngineOptions().agent_session_micros / kMicrosPerSecond;
+  if (args.max_requests_per_ip >= 0) options.requests_per_ip_per_second = args.max_requests_per_ip;
+  if (args.threads > 0) {
+    options.threads = args.threads;
+    options.max_streams = std::max(1, args.threads * 3 / 4);
+  }
+  options.log_requests = !args.quiet;
+  auto api = std::make_unique<HttpApi>(engine->get(), options);
+  auto port = api->Bind(listen->host, listen->port);
+  if (!port.ok()) return Fail(port.status());
+
+  PrintWelcome(args, *config, listen->host, *port, env_token != nullptr && env_token[0] != '\0');
+  shutdown.Watch(api.get());
+  Status served;
+  {
+    TimerThread timers(engine->get());
+    served = api->Serve();  // returns once stopped and the requests in flight are done
+  }
+  shutdown.Finish();
+  api.reset();
+  engine->reset();  // drains pending writes, closes the store
+  if (!served.ok()) return Fail(served);
+  std::fprintf(stderr, "kefu: stopped\n");
+  return 0;
+}
+
+}  // namespace kefu

@@ -1,0 +1,24 @@
+// `kefu serve`: the HTTP server over the engine, with the demo desks when run without flags.
+#ifndef KEFU_TOOLS_SERVE_COMMAND_H_
+#define KEFU_TOOLS_SERVE_COMMAND_H_
+
+#include <string>
+
+namespace kefu {
+
+struct ServeArgs {
+  std::string config_path;                // "": the demo desks (kefu.demo.json in the source tree)
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one (printed)
+  std::string data_dir = "./data";        // the store (data/store) and the admin token
+  double max_requests_per_ip = -1;        // per second; < 0 the default, 0 no limit (benchmarks)
+  int threads = 0;                        // worker threads; 0 the default
+  bool quiet = false;                     // no per-request log lines
+};
+
+// Serves until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit code: 0 after a
+// clean shutdown, 1 when it cannot start (bad config, data directory in use, address taken).
+int RunServe(const ServeArgs& args);
+
+}  // namespace kefu
+
+#endif  // KEFU_TOOLS_SERVE_COMMAND_H_
