@@ -593,6 +593,8 @@ void HttpApi::Stop() {
 
 bool HttpApi::is_running() const { return server_.is_running(); }
 
+int HttpApi::open_streams() const { return impl_->streams.load(); }
+
 // ---- Admin token -----------------------------------------------------------------------------------
 
 Result<std::string> LoadOrCreateAdminToken(const std::string& data_dir, const char* env_value) {

@@ -143,6 +143,8 @@ class HttpApi {
   bool stopping() const { return stopping_.load(); }
   // True while the accept loop runs (tests wait for it instead of sleeping).
   bool is_running() const;
+  // Live streams and long polls open now.
+  int open_streams() const;
 
   const ServerOptions& options() const { return options_; }
 

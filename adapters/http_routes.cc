@@ -3,6 +3,7 @@
 // Live streams (SSE) and long polls wait in Engine::WaitLiveEvents.
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <set>
 
 #include "adapters/http_api.h"
@@ -98,9 +99,9 @@ std::string StatsJson(std::string_view desk, const DeskStats& s) {
 }
 
 // One SSE event. `data` is one line of compact JSON.
-std::string SseEvent(std::string_view type, std::string_view data, uint64_t id = 0) {
+std::string SseEvent(std::string_view type, std::string_view data, std::optional<uint64_t> id = std::nullopt) {
   std::string out;
-  if (id != 0) out += "id: " + std::to_string(id) + "\n";
+  if (id) out += "id: " + std::to_string(*id) + "\n";
   out += "event: ";
   out += type;
   out += "\ndata: ";

@@ -157,6 +157,12 @@ struct Engine::Impl {
   std::unordered_map<std::string, Session> sessions;                // token hash -> session
   std::unordered_map<std::string, std::deque<int64_t>> recent_starts;  // customer -> start times
   bool shutting_down = false;
+  struct PendingLive {
+    uint64_t ticket;  // the commit that must be durable first
+    DeskState* desk;
+    LiveEvent event;
+  };
+  std::deque<PendingLive> pending_live;  // GUARDED_BY(mu), in ticket order
 
   int64_t Now() const { return clock->NowMicros(); }
 
@@ -625,7 +631,9 @@ struct Engine::Impl {
     return Status::OK();
   }
 
-  // Makes the changes durable, then publishes the live events. Unlocks `lock`.
+  // Hands the changes to the group committer in the order they were made and waits until they are
+  // durable. Their live events are published by PublishDurable once their group is written (or at
+  // once when nothing was written). Unlocks `lock`.
   Status Commit(std::unique_lock<std::mutex>& lock, DeskState& d, Change& ch) {
     for (const std::string& id : ch.conversations) {
       const Conversation& c = d.conversations.at(id);
@@ -635,19 +643,51 @@ struct Engine::Impl {
       const Ticket& t = d.tickets.at(id);
       ch.batch.Put(TicketKey(t.desk, t.number), EncodeTicket(t));
     }
+    if (ch.batch.empty()) {
+      Publish(d, ch.live);
+      lock.unlock();
+      live_cv.notify_all();
+      return Status::OK();
+    }
     const uint64_t ticket = committer->Submit(std::move(ch.batch));
+    for (LiveEvent& e : ch.live) pending_live.push_back(PendingLive{ticket, &d, std::move(e)});
     lock.unlock();
     Status s = committer->Wait(ticket);
     if (!s.ok()) return Status::Unavailable("the data directory refused the write: " + s.message());
-    lock.lock();
-    for (LiveEvent& e : ch.live) {
-      e.id = d.next_live++;
-      d.live.push_back(std::move(e));
-      if (d.live.size() > options.live_events_per_desk) d.live.pop_front();
-    }
-    lock.unlock();
-    live_cv.notify_all();
     return Status::OK();
+  }
+
+  void Publish(DeskState& d, std::vector<LiveEvent>& events) {
+    for (LiveEvent& e : events) Publish(d, std::move(e));
+  }
+
+  void Publish(DeskState& d, LiveEvent e) {
+    e.id = d.next_live++;
+    d.live.push_back(std::move(e));
+    if (d.live.size() > options.live_events_per_desk) d.live.pop_front();
+  }
+
+  // The committer wrote every batch up to `durable`: their live events may now be seen.
+  void PublishDurable(uint64_t durable) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      while (!pending_live.empty() && pending_live.front().ticket <= durable) {
+        Publish(*pending_live.front().desk, std::move(pending_live.front().event));
+        pending_live.pop_front();
+      }
+    }
+    live_cv.notify_all();
+  }
+
+  // A write failed: memory goes back to what the store has, and every change made on top of the
+  // lost one fails too (see group_commit.h).
+  void RecoverFromFailedWrite(const Status& error) {
+    std::fprintf(stderr, "kefu: store write failed, reloading state from the store: %s\n", error.ToString().c_str());
+    std::lock_guard<std::mutex> lock(mu);
+    Status s = LoadState();
+    if (!s.ok()) std::fprintf(stderr, "kefu: reload failed: %s\n", s.ToString().c_str());
+    committer->FailPending(error);
+    pending_live.clear();
   }
 
   // ---- Loading ---------------------------------------------------------------------------------
@@ -796,12 +836,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(const KefuConfig& config, std::uniq
   }
   KEFU_RETURN_IF_ERROR(impl->LoadState());
   Impl* raw = impl.get();
-  impl->committer = std::make_unique<GroupCommitter>(raw->store.get(), [raw](const Status& error) {
-    std::fprintf(stderr, "kefu: store write failed, reloading state from the store: %s\n", error.ToString().c_str());
-    std::lock_guard<std::mutex> lock(raw->mu);
-    Status s = raw->LoadState();
-    if (!s.ok()) std::fprintf(stderr, "kefu: reload failed: %s\n", s.ToString().c_str());
-  });
+  impl->committer = std::make_unique<GroupCommitter>(
+      raw->store.get(), [raw](const Status& error) { raw->RecoverFromFailedWrite(error); },
+      [raw](uint64_t durable) { raw->PublishDurable(durable); });
   std::unique_ptr<Engine> engine(new Engine(std::move(impl)));
   // Seed agents of the config (demo desks) that do not exist yet.
   for (const DeskConfig& dc : config.desks) {

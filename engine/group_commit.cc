@@ -12,26 +12,26 @@ bool SameError(const Status& a, const Status& b) {
 
 }  // namespace
 
-GroupCommitter::GroupCommitter(Store* store, std::function<void(const Status&)> on_failure)
-    : store_(store), on_failure_(std::move(on_failure)), thread_([this] { Run(); }) {}
+GroupCommitter::GroupCommitter(Store* store, std::function<void(const Status&)> on_failure,
+                               std::function<void(uint64_t)> on_durable)
+    : store_(store), on_failure_(std::move(on_failure)), on_durable_(std::move(on_durable)) {}
 
 GroupCommitter::~GroupCommitter() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!pending_.empty() || writing_) {
+    if (writing_) {
+      committed_.wait(lock);
+    } else {
+      WriteGroup(lock);
+    }
   }
-  work_.notify_one();
-  thread_.join();
 }
 
 uint64_t GroupCommitter::Submit(StoreBatch batch) {
   std::lock_guard<std::mutex> lock(mu_);
   if (batch.empty()) return submitted_;
   pending_.push_back(std::move(batch));
-  const uint64_t ticket = ++submitted_;
-  // Only a sleeping committer needs the wake-up; a busy one takes the batch on its next round.
-  if (!writing_) work_.notify_one();
-  return ticket;
+  return ++submitted_;
 }
 
 Status GroupCommitter::Wait(uint64_t ticket) {
@@ -40,7 +40,15 @@ Status GroupCommitter::Wait(uint64_t ticket) {
   if (ticket > submitted_) {
     return Status::InvalidArgument("commit ticket " + std::to_string(ticket) + " was never issued");
   }
-  committed_.wait(lock, [&] { return finished_ >= ticket; });
+  // Leader and followers: a waiter whose batch is pending and finds no write in progress writes
+  // everything pending itself; the others wait for that write. No thread hand-off on the way.
+  while (finished_ < ticket) {
+    if (!writing_ && !pending_.empty()) {
+      WriteGroup(lock);
+    } else {
+      committed_.wait(lock);
+    }
+  }
   auto it = failures_.lower_bound(ticket);
   if (it != failures_.end() && it->second.first <= ticket) return it->second.error;
   if (ticket <= forgotten_through_) {
@@ -98,49 +106,45 @@ void GroupCommitter::RecordFailure(uint64_t first, uint64_t last, const Status& 
   }
 }
 
-void GroupCommitter::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    work_.wait(lock, [&] { return stop_ || !pending_.empty(); });
-    if (pending_.empty()) return;  // stopping, and everything is written
+void GroupCommitter::WriteGroup(std::unique_lock<std::mutex>& lock) {
+  std::deque<StoreBatch> group;
+  group.swap(pending_);
+  const uint64_t first = taken_ + 1;
+  const uint64_t last = submitted_;
+  taken_ = last;
+  writing_ = true;
+  lock.unlock();
 
-    std::deque<StoreBatch> group;
-    group.swap(pending_);
-    const uint64_t first = taken_ + 1;
-    const uint64_t last = submitted_;
-    taken_ = last;
-    writing_ = true;
-    lock.unlock();
-
-    StoreBatch merged;
-    const StoreBatch* to_write = &group.front();
-    if (group.size() > 1) {
-      for (const StoreBatch& b : group) merged.Append(b);
-      to_write = &merged;
-    }
-    const Status status = store_->Write(*to_write);
-    const size_t group_size = group.size();
-    group.clear();
-    merged = StoreBatch();
-
-    if (!status.ok()) {
-      lock.lock();
-      FailPendingLocked(status);  // submitted during the failed write: built on the lost changes
-      lock.unlock();
-      if (on_failure_) on_failure_(status);
-    }
-
-    lock.lock();
-    if (status.ok()) {
-      ++writes_;
-      batches_ += group_size;
-    } else {
-      RecordFailure(first, last, status);
-    }
-    writing_ = false;
-    finished_ = taken_;
-    committed_.notify_all();
+  StoreBatch merged;
+  const StoreBatch* to_write = &group.front();
+  if (group.size() > 1) {
+    for (const StoreBatch& b : group) merged.Append(b);
+    to_write = &merged;
   }
+  const Status status = store_->Write(*to_write);
+  const size_t group_size = group.size();
+  group.clear();
+  merged = StoreBatch();
+
+  if (!status.ok()) {
+    lock.lock();
+    FailPendingLocked(status);  // submitted during the failed write: built on the lost changes
+    lock.unlock();
+    if (on_failure_) on_failure_(status);
+  } else if (on_durable_) {
+    on_durable_(last);
+  }
+
+  lock.lock();
+  if (status.ok()) {
+    ++writes_;
+    batches_ += group_size;
+  } else {
+    RecordFailure(first, last, status);
+  }
+  writing_ = false;
+  finished_ = taken_;
+  committed_.notify_all();
 }
 
 }  // namespace kefu

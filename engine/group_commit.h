@@ -1,7 +1,8 @@
 // Ordered group commit. The engine changes its in-memory state under its lock and hands the
 // matching StoreBatch to Submit, still under the lock, so batches reach the store in exactly the
-// order the changes were made. A single committer thread writes everything pending as one synced
-// write; callers then Wait outside the lock for their batch to be durable before they acknowledge.
+// order the changes were made. Callers then Wait outside the lock; the first waiter that finds no
+// write in progress writes everything pending as one synced write (leader and followers, as in
+// LevelDB's own writer queue), and the others wait for it before they acknowledge.
 // Many concurrent requests therefore share one fsync, and the disk always holds a prefix of the
 // history that memory went through.
 //
@@ -9,7 +10,7 @@
 // it was built on changes the disk does not have. So, in this order:
 //   1. the failed group's batches and every batch submitted while that write was in flight are
 //      failed (they never reach the store);
-//   2. `on_failure(error)` runs on the committer thread, with no committer lock held: the engine
+//   2. `on_failure(error)` runs on the writing thread, with no committer lock held: the engine
 //      takes its own lock, reloads its state from the store, and calls FailPending(error) before
 //      releasing its lock, which fails the batches submitted between the failure and the reload;
 //   3. the waiters of all those batches wake with `error`;
@@ -28,7 +29,6 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "engine/store.h"
 
@@ -36,22 +36,28 @@ namespace kefu {
 
 class GroupCommitter {
  public:
-  // `store` must outlive the committer. `on_failure` (optional) runs on the committer thread
-  // after a failed write, before waiters are woken: the engine reloads its state from the store
-  // there, so memory never claims more than the disk has. It must not call Wait or Commit (it
-  // would wait for itself).
-  explicit GroupCommitter(Store* store, std::function<void(const Status&)> on_failure = nullptr);
-  // Writes what is pending, then stops the committer thread. No Submit may run concurrently.
+  // `store` must outlive the committer. `on_failure` (optional) runs on the writing thread after
+  // a failed write, before waiters are woken: the engine reloads its state from the store there,
+  // so memory never claims more than the disk has. It must not call Wait or Commit (it would
+  // wait for itself).
+  // `on_durable` (optional) runs on the writing thread after each successful write, with no
+  // committer lock held and before the group's waiters wake, with the last durable ticket: the
+  // engine publishes that group's live events there, once per group instead of once per request.
+  explicit GroupCommitter(Store* store, std::function<void(const Status&)> on_failure = nullptr,
+                          std::function<void(uint64_t)> on_durable = nullptr);
+  // Writes what is pending. No Submit may run concurrently.
   ~GroupCommitter();
 
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   // Queues `batch` and returns its ticket (1, 2, 3, ... in call order). An empty batch gets the
-  // ticket of the last batch submitted (0 when there is none).
+  // ticket of the last batch submitted (0 when there is none). The batch is written when someone
+  // Waits for it or a later ticket, or when the committer is destroyed.
   uint64_t Submit(StoreBatch batch);
 
-  // Blocks until the batch of `ticket` (and all before it) is durable or has failed: OK, or the
+  // Blocks until the batch of `ticket` (and all before it) is durable or has failed, writing the
+  // pending group itself when no write is in progress: OK, or the
   // error of the write (IOError/Unavailable/...) that failed it (see the file comment). Ticket 0
   // is OK at once; a ticket never issued is InvalidArgument. The outcomes of the last 4096
   // distinct failures are remembered; waiting on a ticket older than those gives Unavailable.
@@ -77,14 +83,15 @@ class GroupCommitter {
   };
   static constexpr size_t kMaxFailedRanges = 4096;
 
-  void Run();
+  // Writes everything pending as one store write. REQUIRES(mu_) held via `lock`, !writing_.
+  void WriteGroup(std::unique_lock<std::mutex>& lock);
   void FailPendingLocked(const Status& error);                             // REQUIRES(mu_)
   void RecordFailure(uint64_t first, uint64_t last, const Status& error);  // REQUIRES(mu_)
 
   Store* store_;
   std::function<void(const Status&)> on_failure_;
+  std::function<void(uint64_t)> on_durable_;
   mutable std::mutex mu_;
-  std::condition_variable work_;       // pending batches or stop
   std::condition_variable committed_;  // finished_ advanced
   // Tickets in (taken_, submitted_] are in pending_; (finished_, taken_] are being written or
   // wait for the group being written; tickets <= finished_ have an outcome.
@@ -96,8 +103,6 @@ class GroupCommitter {
   std::map<uint64_t, FailedRange> failures_;  // GUARDED_BY(mu_) keyed by last ticket
   uint64_t forgotten_through_ = 0;            // GUARDED_BY(mu_) outcomes <= this dropped
   uint64_t writes_ = 0, batches_ = 0;         // GUARDED_BY(mu_)
-  bool stop_ = false;                         // GUARDED_BY(mu_)
-  std::thread thread_;
 };
 
 }  // namespace kefu

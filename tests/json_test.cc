@@ -118,7 +118,7 @@ TEST_CASE("string checks: empty, blank, length in code points, items and item co
   CHECK(o.GetStringArray("list", Presence::kRequired, 3, 3, &list).ok());
   CHECK(list == std::vector<std::string>{"a", "bb", "ccc"});
   CHECK(Contains(o.GetStringArray("list", Presence::kRequired, 2, 3, &list).message(), "has more than 2 items"));
-  CHECK(Contains(o.GetStringArray("list", Presence::kRequired, 3, 2, &list).message(), "field 'list[2]': longer than 2"));
+  CHECK(Contains(o.GetStringArray("list", Presence::kRequired, 3, 2, &list).message(), "field 'list' item 3: longer than 2"));
   CHECK(Contains(o.GetStringArray("holes", Presence::kRequired, 3, 3, &list).message(), "field 'holes' item 2: must not be empty"));
 }
 

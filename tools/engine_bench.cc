@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   std::string kb_path, questions_path, data_dir = "/tmp/kefu-engine-bench";
   std::vector<int> thread_counts = {1, 4, 16, 64};
   double seconds = 5;
-  bool json = false;
+  bool json = false, memory = false;
+  app.add_flag("--memory", memory, "In-memory store (no disk): the engine's CPU cost alone");
   app.add_option("--kb", kb_path, "Knowledge base")->required();
   app.add_option("--questions", questions_path, "Questions to send (JSON Lines)")->required();
   app.add_option("--data", data_dir, "Scratch data directory (wiped)");
@@ -53,7 +54,8 @@ int main(int argc, char** argv) {
     desk.knowledge_bases = {kb_path};
     desk.settings.max_queue = 1000000;
     config.desks.push_back(desk);
-    auto store = kefu::OpenLevelDbStore(data_dir);  // sync = true: every acknowledged message is on disk
+    // sync = true: every acknowledged message is on disk.
+    auto store = memory ? kefu::OpenMemoryStore() : kefu::OpenLevelDbStore(data_dir);
     if (!store.ok()) {
       std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
       return 1;

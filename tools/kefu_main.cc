@@ -20,8 +20,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--config", serve.config_path, "Server configuration (desks, KBs, agents)");
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
   serve_cmd->add_option("--data", serve.data_dir, "Data directory (store, admin token)")->capture_default_str();
-  serve_cmd->add_option("--max-requests-per-ip", serve.max_requests_per_ip,
-                        "Requests per second per client address (0: no limit, for benchmarks; default 50)");
+  serve_cmd->add_flag("--no-ip-limits", serve.no_ip_limits,
+                      "No per-address budgets (requests, logins, new conversations): load tests from one address");
   serve_cmd->add_option("--threads", serve.threads, "Worker threads, one per open connection (default 64)")
       ->check(CLI::Range(2, 4096));
   serve_cmd->add_flag("--quiet", serve.quiet, "No per-request log lines on stderr");

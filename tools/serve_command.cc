@@ -170,7 +170,11 @@ int RunServe(const ServeArgs& args) {
   ServerOptions options;
   options.admin_token = *admin_token;
   options.agent_session_seconds = EngineOptions().agent_session_micros / kMicrosPerSecond;
-  if (args.max_requests_per_ip >= 0) options.requests_per_ip_per_second = args.max_requests_per_ip;
+  if (args.no_ip_limits) {
+    options.requests_per_ip_per_second = 0;
+    options.logins_per_ip_per_minute = 0;
+    options.conversations_per_ip_per_minute = 0;
+  }
   if (args.threads > 0) {
     options.threads = args.threads;
     options.max_streams = std::max(1, args.threads * 3 / 4);

@@ -10,7 +10,7 @@ struct ServeArgs {
   std::string config_path;                // "": the demo desks (kefu.demo.json in the source tree)
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one (printed)
   std::string data_dir = "./data";        // the store (data/store) and the admin token
-  double max_requests_per_ip = -1;        // per second; < 0 the default, 0 no limit (benchmarks)
+  bool no_ip_limits = false;              // no per-IP budgets (load tests from one address)
   int threads = 0;                        // worker threads; 0 the default
   bool quiet = false;                     // no per-request log lines
 };

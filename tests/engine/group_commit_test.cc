@@ -115,6 +115,14 @@ bool Has(Store& store, const std::string& key) {
   return got->has_value();
 }
 
+// Submits `batch` and waits for it on another thread, as a request thread does: a waiter writes
+// the pending batches (group_commit.h), so a batch nobody waits for stays pending.
+std::future<Status> SubmitWaited(GroupCommitter& committer, StoreBatch batch, uint64_t* ticket = nullptr) {
+  const uint64_t t = committer.Submit(std::move(batch));
+  if (ticket != nullptr) *ticket = t;
+  return std::async(std::launch::async, [&committer, t] { return committer.Wait(t); });
+}
+
 TEST_CASE("tickets count up in submission order; an empty batch shares the last ticket") {
   auto store = NewScriptedStore();
   GroupCommitter committer(store.get());
@@ -134,7 +142,7 @@ TEST_CASE("batches reach the store in ticket order, grouped while the store is b
   auto store = NewScriptedStore();
   GroupCommitter committer(store.get());
   store->Hold(true);
-  committer.Submit(OnePut("k000"));
+  auto first = SubmitWaited(committer, OnePut("k000"));
   store->AwaitEntered(1);  // the first write is at the gate; the rest pile up
   uint64_t last = 0;
   std::vector<std::string> expected = {"k000"};
@@ -145,6 +153,7 @@ TEST_CASE("batches reach the store in ticket order, grouped while the store is b
     last = committer.Submit(OnePut(key));
   }
   store->Hold(false);
+  CHECK(first.get().ok());
   CHECK(committer.Wait(last).ok());
   CHECK(store->keys() == expected);
   CHECK(committer.batches() == 100);
@@ -169,10 +178,11 @@ TEST_CASE("the destructor writes what is pending") {
   {
     GroupCommitter committer(store.get());
     store->Hold(true);
-    committer.Submit(OnePut("first"));
+    auto first = SubmitWaited(committer, OnePut("first"));
     store->AwaitEntered(1);
     for (int i = 0; i < 10; ++i) committer.Submit(OnePut(Numbered("p", i)));
     store->Hold(false);
+    CHECK(first.get().ok());  // nobody waits for the ten: the destructor must write them
   }
   CHECK(store->keys().size() == 11);
   CHECK(Has(*store, "p9"));
@@ -230,7 +240,8 @@ TEST_CASE("a failed write fails its whole group and runs on_failure first; later
     ++failure_calls;
   });
   store->Hold(true);
-  const uint64_t t1 = committer.Submit(OnePut("ok-1"));
+  uint64_t t1 = 0;
+  auto first = SubmitWaited(committer, OnePut("ok-1"), &t1);
   store->AwaitEntered(1);
   store->Script({false, true});  // ok-1 succeeds, the next group fails
   std::vector<uint64_t> group;
@@ -244,6 +255,7 @@ TEST_CASE("a failed write fails its whole group and runs on_failure first; later
     }));
   }
   store->Hold(false);
+  CHECK(first.get().ok());
   CHECK(committer.Wait(t1).ok());
   for (auto& w : waiters) {
     Status s = w.get();
@@ -269,10 +281,12 @@ TEST_CASE("batches submitted during a failing write fail with it and never reach
   GroupCommitter committer(store.get(), [&](const Status&) { ++failure_calls; });
   store->Script({true});
   store->Hold(true);
-  const uint64_t doomed = committer.Submit(OnePut("doomed"));
+  uint64_t doomed = 0;
+  auto first = SubmitWaited(committer, OnePut("doomed"), &doomed);
   store->AwaitEntered(1);
   const uint64_t built_on_doomed = committer.Submit(OnePut("built-on-doomed"));
   store->Hold(false);
+  CHECK(first.get().code() == Status::Code::kIOError);
   CHECK(committer.Wait(doomed).code() == Status::Code::kIOError);
   CHECK(committer.Wait(built_on_doomed).code() == Status::Code::kIOError);
   CHECK(failure_calls == 1);
@@ -296,13 +310,15 @@ TEST_CASE("on_failure can fail the batches submitted before its reload with Fail
   });
   c = &committer;
   store->Script({true});
-  const uint64_t failed = committer.Submit(OnePut("failed"));
+  uint64_t failed = 0;
+  auto first = SubmitWaited(committer, OnePut("failed"), &failed);
   in_on_failure.get_future().wait();
   {
     std::lock_guard<std::mutex> lock(engine_mu);
     stale = committer.Submit(OnePut("stale"));
   }
   request_submitted.set_value();
+  CHECK(first.get().code() == Status::Code::kIOError);
   CHECK(committer.Wait(failed).code() == Status::Code::kIOError);
   CHECK(committer.Wait(stale).code() == Status::Code::kIOError);
   CHECK(committer.Commit(OnePut("fresh")).ok());
@@ -313,11 +329,13 @@ TEST_CASE("FailPending outside on_failure fails only what is not yet written") {
   auto store = NewScriptedStore();
   GroupCommitter committer(store.get());
   store->Hold(true);
-  const uint64_t writing = committer.Submit(OnePut("writing"));
+  uint64_t writing = 0;
+  auto first = SubmitWaited(committer, OnePut("writing"), &writing);
   store->AwaitEntered(1);
   const uint64_t queued = committer.Submit(OnePut("queued"));
   committer.FailPending(Status::Unavailable("shutting down"));
   store->Hold(false);
+  CHECK(first.get().ok());
   CHECK(committer.Wait(writing).ok());
   CHECK(committer.Wait(queued).code() == Status::Code::kUnavailable);
   committer.FailPending(Status::Unavailable("nothing pending"));  // no-op

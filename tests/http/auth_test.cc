@@ -75,8 +75,8 @@ void ExpectStatus(httplib::Client& c, const std::vector<Call>& calls, const http
                   const std::string& why) {
   for (const Call& call : calls) {
     auto r = Send(c, call, headers);
-    REQUIRE_MESSAGE(r, call.method + " " + call.path);
-    CHECK_MESSAGE(r->status == status, why + ": " + call.method + " " + call.path + " -> " + std::to_string(r->status) + " " + r->body);
+    REQUIRE_MESSAGE(r, (call.method + " " + call.path));
+    CHECK_MESSAGE(r->status == status, (why + ": " + call.method + " " + call.path + " -> " + std::to_string(r->status) + " " + r->body));
     ErrorCode(r);
     if (status == 401) CHECK(r->get_header_value("WWW-Authenticate") == "Bearer");
   }

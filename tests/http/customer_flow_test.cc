@@ -97,7 +97,7 @@ TEST_CASE("the whole story: queue, an agent is assigned and replies, the custome
   auto asked = PostJson(*c, "/v1/conversations/" + who.id + "/handoff", "", who.token);
   REQUIRE(asked->status == 200);
   CHECK(live.WaitFor([](const SseEvent& e) { return e.type == "state" && e.data.find("\"queued\"") != std::string::npos; }));
-  CHECK(live.WaitForType("queue"));
+  CHECK(live.WaitFor([](const SseEvent& e) { return e.type == "message" && e.data.find("SHOP-1001") != std::string::npos; }));
 
   const std::string agent = AgentToken(*c, "shop", "ana");
   auto queue = c->Get("/v1/agent/queue", Bearer(agent));
@@ -145,6 +145,26 @@ TEST_CASE("the whole story: queue, an agent is assigned and replies, the custome
   auto st = Json(stats);
   CHECK(st["csat_count"].GetInt() == 1);
   CHECK(st["escalations"].GetInt() == 1);
+}
+
+TEST_CASE("a waiting customer hears their position move over SSE") {
+  TestServer server;
+  auto c = server.Client();
+  Customer a = StartConversation(*c);
+  Customer b = StartConversation(*c);
+  REQUIRE(PostJson(*c, "/v1/conversations/" + a.id + "/handoff", "", a.token)->status == 200);
+  server.clock.Advance(kMicrosPerSecond);  // B waits behind A
+  auto queued = PostJson(*c, "/v1/conversations/" + b.id + "/handoff", "", b.token);
+  REQUIRE(queued->status == 200);
+  CHECK(Json(queued)["conversation"]["queue"]["position"].GetInt() == 2);
+  SseReader live(server.port, "/v1/conversations/" + b.id + "/events", Bearer(b.token));
+  SseEvent state;
+  REQUIRE(live.WaitForType("state", &state));
+  CHECK(state.data.find("\"position\":2") != std::string::npos);
+  const std::string agent = AgentToken(*c, "shop", "ana");
+  REQUIRE(c->Put("/v1/agent/presence", Bearer(agent), "{\"status\":\"away\"}", "application/json")->status == 200);
+  REQUIRE(PostJson(*c, "/v1/agent/conversations/" + a.id + "/claim", "", agent)->status == 200);
+  CHECK(live.WaitFor([](const SseEvent& e) { return e.type == "queue" && e.data.find("\"position\":1") != std::string::npos; }));
 }
 
 TEST_CASE("SSE resume with Last-Event-ID misses nothing and repeats nothing") {

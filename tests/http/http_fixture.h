@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "adapters/http_api.h"
+#include "base/json.h"
 #include "engine/engine.h"
 
 namespace kefu::testing {
@@ -155,7 +156,7 @@ inline std::string ErrorCode(const httplib::Result& r) {
   CHECK(r->get_header_value("Content-Type").rfind("application/json", 0) == 0);
   rapidjson::Document d;
   d.Parse(r->body.c_str());
-  REQUIRE_MESSAGE(!d.HasParseError(), "not JSON: " + r->body);
+  REQUIRE_MESSAGE(!d.HasParseError(), ("not JSON: " + r->body));
   REQUIRE_MESSAGE(d.IsObject(), r->body);
   REQUIRE_MESSAGE(d.HasMember("error"), r->body);
   REQUIRE(d["error"].IsObject());

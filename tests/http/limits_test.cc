@@ -65,10 +65,12 @@ TEST_CASE("live streams beyond max_streams are refused with 503") {
   first.Stop();
   REQUIRE(first.WaitEnded());
   // The slot is free again once the stream is gone (its releaser runs when the response is done).
+  // The server notices the hang-up at its next write (a heartbeat, every 200 ms here).
   bool freed = false;
-  for (int i = 0; i < 200 && !freed; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!freed && std::chrono::steady_clock::now() < deadline) {
     freed = c->Get(("/v1/conversations/" + who.id + "/poll?timeout=0").c_str(), Bearer(who.token))->status == 200;
-    if (!freed) std::this_thread::yield();
+    if (!freed) first.WaitFor([](const SseEvent&) { return false; }, nullptr, std::chrono::milliseconds(50));
   }
   CHECK(freed);
 }
@@ -178,6 +180,36 @@ TEST_CASE("error bodies are always JSON with a code and a message") {
   httplib::Client raw("127.0.0.1", server.port);
   auto r = raw.Get("/has space");
   if (r && r->status >= 400) ErrorCode(r);
+}
+
+}  // namespace
+}  // namespace kefu::testing
+
+namespace kefu::testing {
+namespace {
+
+TEST_CASE("shutdown ends live streams and long polls, and finishes the requests in flight") {
+  TestServer::Setup setup;
+  setup.options.sse_heartbeat_millis = 60000;  // only the shutdown can end the stream promptly
+  TestServer server(setup);
+  auto c = server.Client();
+  Customer who = StartConversation(*c);
+  SseReader live(server.port, "/v1/conversations/" + who.id + "/events", Bearer(who.token));
+  REQUIRE(live.WaitForType("state"));
+  int poll_status = 0;
+  std::thread poller([&] {
+    auto pc = server.Client();
+    auto r = pc->Get(("/v1/conversations/" + who.id + "/poll?after=1&timeout=30").c_str(), Bearer(who.token));
+    if (r) poll_status = r->status;
+  });
+  // The poll is in flight once the stream counter shows it (two streams open).
+  const auto start = std::chrono::steady_clock::now();
+  while (server.api->open_streams() < 2) std::this_thread::yield();
+  server.api->Stop();
+  CHECK(live.WaitEnded(std::chrono::seconds(5)));
+  poller.join();
+  CHECK(poll_status == 200);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }
 
 }  // namespace
