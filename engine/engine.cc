@@ -149,20 +149,23 @@ struct Engine::Impl {
   std::unique_ptr<GroupCommitter> committer;
 
   mutable std::mutex mu;
-  mutable std::condition_variable live_cv;
+  // Live events have their own lock, so that publishing a durable group's events (on the writing
+  // thread) never waits behind requests holding `mu`. Lock order: mu, then live_mu.
+  mutable std::mutex live_mu;
+  mutable std::condition_variable live_cv;  // with live_mu
   std::map<std::string, DeskState> desks;                           // GUARDED_BY(mu)
   std::unordered_map<std::string, std::string> desk_of;             // conversation -> desk
   std::unordered_map<std::string, std::string> token_owner;         // token hash -> conversation
   std::unordered_map<std::string, std::string> open_of_customer;    // customer -> latest conversation
   std::unordered_map<std::string, Session> sessions;                // token hash -> session
   std::unordered_map<std::string, std::deque<int64_t>> recent_starts;  // customer -> start times
-  bool shutting_down = false;
+  bool shutting_down = false;  // GUARDED_BY(live_mu)
   struct PendingLive {
     uint64_t ticket;  // the commit that must be durable first
     DeskState* desk;
     LiveEvent event;
   };
-  std::deque<PendingLive> pending_live;  // GUARDED_BY(mu), in ticket order
+  std::deque<PendingLive> pending_live;  // GUARDED_BY(live_mu), in ticket order
 
   int64_t Now() const { return clock->NowMicros(); }
 
@@ -644,19 +647,26 @@ struct Engine::Impl {
       ch.batch.Put(TicketKey(t.desk, t.number), EncodeTicket(t));
     }
     if (ch.batch.empty()) {
-      Publish(d, ch.live);
+      {
+        std::lock_guard<std::mutex> live_lock(live_mu);
+        Publish(d, ch.live);
+      }
       lock.unlock();
       live_cv.notify_all();
       return Status::OK();
     }
     const uint64_t ticket = committer->Submit(std::move(ch.batch));
-    for (LiveEvent& e : ch.live) pending_live.push_back(PendingLive{ticket, &d, std::move(e)});
+    {
+      std::lock_guard<std::mutex> live_lock(live_mu);
+      for (LiveEvent& e : ch.live) pending_live.push_back(PendingLive{ticket, &d, std::move(e)});
+    }
     lock.unlock();
     Status s = committer->Wait(ticket);
     if (!s.ok()) return Status::Unavailable("the data directory refused the write: " + s.message());
     return Status::OK();
   }
 
+  // REQUIRES(live_mu)
   void Publish(DeskState& d, std::vector<LiveEvent>& events) {
     for (LiveEvent& e : events) Publish(d, std::move(e));
   }
@@ -670,7 +680,7 @@ struct Engine::Impl {
   // The committer wrote every batch up to `durable`: their live events may now be seen.
   void PublishDurable(uint64_t durable) {
     {
-      std::lock_guard<std::mutex> lock(mu);
+      std::lock_guard<std::mutex> lock(live_mu);
       while (!pending_live.empty() && pending_live.front().ticket <= durable) {
         Publish(*pending_live.front().desk, std::move(pending_live.front().event));
         pending_live.pop_front();
@@ -687,6 +697,7 @@ struct Engine::Impl {
     Status s = LoadState();
     if (!s.ok()) std::fprintf(stderr, "kefu: reload failed: %s\n", s.ToString().c_str());
     committer->FailPending(error);
+    std::lock_guard<std::mutex> live_lock(live_mu);
     pending_live.clear();
   }
 
@@ -1770,26 +1781,32 @@ Status Engine::RunTimers() {
 // ---- Live events -----------------------------------------------------------------------------------
 
 uint64_t Engine::LivePosition(std::string_view desk) const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  // The desks map is fixed once the engine is open; only live_mu is needed for the ring.
   const DeskState* d = impl_->Desk(desk);
+  std::lock_guard<std::mutex> lock(impl_->live_mu);
   return d == nullptr ? 0 : d->next_live - 1;
 }
 
 std::vector<LiveEvent> Engine::WaitLiveEvents(std::string_view desk, uint64_t after_id, int64_t timeout_micros,
                                               const std::function<bool(const LiveEvent&)>& filter, bool* gap) const {
   const Impl& m = *impl_;
-  std::unique_lock<std::mutex> lock(m.mu);
+  const DeskState* d = m.Desk(desk);
   std::vector<LiveEvent> out;
   *gap = false;
+  if (d == nullptr) return out;
+  std::unique_lock<std::mutex> lock(m.live_mu);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(timeout_micros);
   while (true) {
-    const DeskState* d = m.Desk(desk);
-    if (d == nullptr) return out;
-    if (!d->live.empty() && d->live.front().id > after_id + 1) *gap = true;
-    for (const LiveEvent& e : d->live) {
-      if (e.id > after_id && filter(e)) out.push_back(e);
+    // Ids in the ring are consecutive: start right after `after_id` instead of scanning it all.
+    if (!d->live.empty()) {
+      const uint64_t first = d->live.front().id;
+      if (first > after_id + 1) *gap = true;
+      const size_t start = after_id + 1 > first ? static_cast<size_t>(after_id + 1 - first) : 0;
+      for (size_t i = start; i < d->live.size(); ++i) {
+        if (filter(d->live[i])) out.push_back(d->live[i]);
+      }
+      after_id = std::max(after_id, d->live.back().id);
     }
-    if (!d->live.empty()) after_id = std::max(after_id, d->live.back().id);
     if (!out.empty() || *gap || m.shutting_down) return out;
     if (m.live_cv.wait_until(lock, deadline) == std::cv_status::timeout) return out;
   }
@@ -1797,7 +1814,7 @@ std::vector<LiveEvent> Engine::WaitLiveEvents(std::string_view desk, uint64_t af
 
 void Engine::WakeAll() {
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    std::lock_guard<std::mutex> lock(impl_->live_mu);
     impl_->shutting_down = true;
   }
   impl_->live_cv.notify_all();
