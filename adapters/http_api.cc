@@ -198,6 +198,18 @@ void SendError(httplib::Response& res, const Status& status) {
     // The detail goes to the log; the caller learns only the kind and the request id.
     WriteLogLine(std::string("{\"time\":\"") + UtcNow() + "\",\"level\":\"error\",\"request_id\":\"" + t_request.id +
                  "\",\"error\":" + [&] { std::string s; AppendJsonString(status.ToString(), &s); return s; }() + "}");
+    if (http == 503) {
+      // A full or read-only disk: say so (without the server's paths) and when to come back.
+      res.set_header("Retry-After", "1");
+      const bool storage = status.code() == Status::Code::kIOError ||
+                           status.message().find("data directory") != std::string::npos;
+      SendJson(res, http, ErrorJson(Status::CodeName(status.code()),
+                                    std::string(storage ? "the data directory refused the write (disk full or read-only); "
+                                                          "the change is not known to be saved: retry later"
+                                                        : "temporarily unavailable; retry later") +
+                                        "; request id " + t_request.id));
+      return;
+    }
     SendJson(res, http, ErrorJson(Status::CodeName(status.code()), "internal error; request id " + t_request.id));
     return;
   }

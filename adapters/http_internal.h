@@ -82,6 +82,9 @@ Result<JsonBody> ReadJsonBody(const httplib::Request& req, bool optional, std::i
 // Query parameters, checked: an unsigned integer in [0, max] (`fallback` when absent).
 Result<uint64_t> QueryUint(const httplib::Request& req, const char* name, uint64_t fallback, uint64_t max);
 
+// A desk's stats as the JSON of GET /v1/admin/desks/{desk}/stats.
+std::string StatsJson(std::string_view desk, const DeskStats& s);
+
 // The bearer token of the Authorization header ("" when none).
 std::string BearerToken(const httplib::Request& req);
 

@@ -8,6 +8,7 @@
 
 #include "adapters/http_api.h"
 #include "adapters/http_internal.h"
+#include "adapters/web_assets.h"
 #include "engine/auth.h"
 
 namespace kefu {
@@ -70,33 +71,6 @@ std::string TurnJson(const CustomerTurn& turn) {
   return w.EndObject().Take();
 }
 
-std::string StatsJson(std::string_view desk, const DeskStats& s) {
-  auto seconds = [](int64_t micros) { return static_cast<double>(micros) / 1e6; };
-  JsonWriter w;
-  w.BeginObject().Field("desk", desk);
-  w.Field("conversations", s.conversations).Field("customer_messages", s.customer_messages);
-  w.Field("bot_answers", s.bot_answers).Field("bot_clarifications", s.bot_clarifications);
-  w.Field("unmatched", s.unmatched).Field("escalations", s.escalations).Field("resolved", s.resolved);
-  w.Field("resolved_by_bot", s.resolved_by_bot).Field("transfers", s.transfers).Field("sla_breaches", s.sla_breaches);
-  w.Field("helpful_feedback", s.helpful_feedback).Field("unhelpful_feedback", s.unhelpful_feedback);
-  w.Key("bot_resolution_rate").Double(s.bot_resolution_rate);
-  w.Key("escalation_rate").Double(s.escalation_rate);
-  w.Key("kb_hit_rate").Double(s.kb_hit_rate);
-  w.Key("queue_wait_p50_seconds").Double(seconds(s.queue_wait_p50));
-  w.Key("queue_wait_p90_seconds").Double(seconds(s.queue_wait_p90));
-  w.Key("first_response_p50_seconds").Double(seconds(s.first_response_p50));
-  w.Key("first_response_p90_seconds").Double(seconds(s.first_response_p90));
-  w.Key("handle_time_p50_seconds").Double(seconds(s.handle_time_p50));
-  w.Key("handle_time_mean_seconds").Double(seconds(s.handle_time_mean));
-  w.Field("csat_count", s.csat_count);
-  w.Key("csat_average").Double(s.csat_average);
-  w.Key("intent_hits").BeginArray();
-  for (const auto& [entry, n] : s.intent_hits) w.BeginObject().Field("entry_id", entry).Field("answers", n).EndObject();
-  w.EndArray().Key("top_unmatched").BeginArray();
-  for (const auto& [question, n] : s.top_unmatched) w.BeginObject().Field("question", question).Field("count", n).EndObject();
-  w.EndArray();
-  return w.EndObject().Take();
-}
 
 // One SSE event. `data` is one line of compact JSON.
 std::string SseEvent(std::string_view type, std::string_view data, std::optional<uint64_t> id = std::nullopt) {
@@ -190,6 +164,34 @@ void SendTooManyStreams(httplib::Response& res) {
 }
 
 }  // namespace
+
+std::string StatsJson(std::string_view desk, const DeskStats& s) {
+  auto seconds = [](int64_t micros) { return static_cast<double>(micros) / 1e6; };
+  JsonWriter w;
+  w.BeginObject().Field("desk", desk);
+  w.Field("conversations", s.conversations).Field("customer_messages", s.customer_messages);
+  w.Field("bot_answers", s.bot_answers).Field("bot_clarifications", s.bot_clarifications);
+  w.Field("unmatched", s.unmatched).Field("escalations", s.escalations).Field("resolved", s.resolved);
+  w.Field("resolved_by_bot", s.resolved_by_bot).Field("transfers", s.transfers).Field("sla_breaches", s.sla_breaches);
+  w.Field("helpful_feedback", s.helpful_feedback).Field("unhelpful_feedback", s.unhelpful_feedback);
+  w.Key("bot_resolution_rate").Double(s.bot_resolution_rate);
+  w.Key("escalation_rate").Double(s.escalation_rate);
+  w.Key("kb_hit_rate").Double(s.kb_hit_rate);
+  w.Key("queue_wait_p50_seconds").Double(seconds(s.queue_wait_p50));
+  w.Key("queue_wait_p90_seconds").Double(seconds(s.queue_wait_p90));
+  w.Key("first_response_p50_seconds").Double(seconds(s.first_response_p50));
+  w.Key("first_response_p90_seconds").Double(seconds(s.first_response_p90));
+  w.Key("handle_time_p50_seconds").Double(seconds(s.handle_time_p50));
+  w.Key("handle_time_mean_seconds").Double(seconds(s.handle_time_mean));
+  w.Field("csat_count", s.csat_count);
+  w.Key("csat_average").Double(s.csat_average);
+  w.Key("intent_hits").BeginArray();
+  for (const auto& [entry, n] : s.intent_hits) w.BeginObject().Field("entry_id", entry).Field("answers", n).EndObject();
+  w.EndArray().Key("top_unmatched").BeginArray();
+  for (const auto& [question, n] : s.top_unmatched) w.BeginObject().Field("question", question).Field("count", n).EndObject();
+  w.EndArray();
+  return w.EndObject().Take();
+}
 
 // ---- Routes ----------------------------------------------------------------------------------------
 
@@ -425,6 +427,27 @@ void HttpApi::RegisterRoutes() {
     if (!ticket.ok()) return SendError(c.response, ticket.status());
     SendJson(c.response, 200, "{\"ticket\":" + EncodeTicket(*ticket) + "}");
   });
+  // The agent console's (adapters/web/console.js): a heartbeat for its presence switch and the
+  // desk's dashboard, which the admin stats route would need the admin token for.
+  AddRoute("POST", "/v1/agent/heartbeat", A::kAgent, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, true, {});
+    if (!body.ok()) return SendError(c.response, body.status());
+    Status s = engine_->Heartbeat(c.agent);
+    if (!s.ok()) return SendError(c.response, s);
+    SendJson(c.response, 200, "{\"ok\":true}");
+  });
+  AddRoute("GET", "/v1/agent/stats", A::kAgent, 0, [this](HttpCall& c) {
+    auto stats = engine_->Stats(c.agent.desk);
+    if (!stats.ok()) return SendError(c.response, stats.status());
+    std::string out = StatsJson(c.agent.desk, *stats);
+    for (const Engine::DeskGauges& g : engine_->Gauges()) {
+      if (g.desk != c.agent.desk) continue;
+      out.pop_back();  // '}'
+      out += ",\"queue_length\":" + std::to_string(g.queued) + ",\"agents_online\":" + std::to_string(g.agents_online) +
+             ",\"serving\":" + std::to_string(g.serving) + "}";
+    }
+    SendJson(c.response, 200, std::move(out));
+  });
   AddRoute("GET", "/v1/agent/events", A::kAgent, 0, [this](HttpCall& c) { AgentEvents(c); });
   AddRoute("GET", "/v1/agent/poll", A::kAgent, 0, [this](HttpCall& c) { AgentPoll(c); });
 
@@ -468,6 +491,9 @@ void HttpApi::RegisterRoutes() {
     if (!stats.ok()) return SendError(c.response, stats.status());
     SendJson(c.response, 200, StatsJson(c.Param("desk"), *stats));
   });
+
+  // --- Web channel: the widget, its demo pages and the agent console (adapters/web_assets.h) ---
+  AddWebRoutes(this);
 }
 
 // ---- Handlers ----------------------------------------------------------------------------------------
@@ -504,9 +530,10 @@ void HttpApi::StartConversation(HttpCall& call) {
   if (customer != nullptr) {
     auto c = JsonObject::From(*customer);
     std::string id, signature;
-    s = c.ok() ? c->RejectUnknown({"id", "signature"}) : c.status();
+    s = c.ok() ? c->RejectUnknown({"id", "signature", "link_token"}) : c.status();
     if (s.ok()) s = c->GetString("id", Presence::kRequired, &id, 128);
     if (s.ok()) s = c->GetString("signature", Presence::kOptional, &signature, 128);
+    if (s.ok()) s = c->GetString("link_token", Presence::kOptional, &start.link_token, 128);
     if (!s.ok()) return SendError(res, s.WithContext("field 'customer'"));
     if (signature.empty()) return SendError(res, Status::Unauthenticated("the customer id must be signed (field 'signature')"));
     std::transform(signature.begin(), signature.end(), signature.begin(), [](unsigned char ch) { return std::tolower(ch); });
@@ -524,7 +551,7 @@ void HttpApi::StartConversation(HttpCall& call) {
   if (!view.ok()) return SendError(res, view.status());
   JsonWriter w;
   w.BeginObject().Field("conversation_id", started->conversation_id).Field("customer_token", started->customer_token);
-  w.Field("resumed", started->resumed).Key("messages").Raw(MessagesJson(started->messages));
+  w.Field("resumed", started->resumed).Field("linked", started->linked).Key("messages").Raw(MessagesJson(started->messages));
   w.Key("conversation").Raw(ConversationViewJson(*view)).EndObject();
   SendJson(res, started->resumed ? 200 : 201, w.Take());
 }

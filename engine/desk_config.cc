@@ -1,5 +1,6 @@
 #include "engine/desk_config.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "base/file.h"
@@ -111,11 +112,50 @@ Status ParseAgents(const JsonObject& desk, std::vector<AgentSeed>* agents) {
   return Status::OK();
 }
 
+bool IsHttpUrl(std::string_view url) {
+  return (url.rfind("http://", 0) == 0 && url.size() > 7) || (url.rfind("https://", 0) == 0 && url.size() > 8);
+}
+
+Status ParseAppWebhook(const JsonObject& desk, AppWebhookConfig* hook) {
+  const rapidjson::Value* value = nullptr;
+  KEFU_RETURN_IF_ERROR(desk.GetObject("app_webhook", Presence::kOptional, &value));
+  if (value == nullptr) return Status::OK();
+  auto o = JsonObject::From(*value);
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"url", "secret"}));
+  KEFU_RETURN_IF_ERROR(o->GetString("url", Presence::kRequired, &hook->url, 2000));
+  if (!IsHttpUrl(hook->url)) return Status::InvalidArgument("field 'url': must start with http:// or https://");
+  return o->GetString("secret", Presence::kOptional, &hook->secret, 200);
+}
+
+Status ParseWeCom(const JsonObject& desk, WeComConfig* w) {
+  const rapidjson::Value* value = nullptr;
+  KEFU_RETURN_IF_ERROR(desk.GetObject("wecom", Presence::kOptional, &value));
+  if (value == nullptr) return Status::OK();
+  auto o = JsonObject::From(*value);
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"corp_id", "secret", "token", "encoding_aes_key", "base_url"}));
+  KEFU_RETURN_IF_ERROR(o->GetString("corp_id", Presence::kRequired, &w->corp_id, 64));
+  KEFU_RETURN_IF_ERROR(o->GetString("secret", Presence::kRequired, &w->secret, 200));
+  KEFU_RETURN_IF_ERROR(o->GetString("token", Presence::kRequired, &w->token, 32));
+  KEFU_RETURN_IF_ERROR(o->GetString("encoding_aes_key", Presence::kRequired, &w->encoding_aes_key, 43));
+  KEFU_RETURN_IF_ERROR(o->GetString("base_url", Presence::kOptional, &w->base_url, 2000));
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (w->encoding_aes_key.size() != 43 || !std::all_of(w->encoding_aes_key.begin(), w->encoding_aes_key.end(), alnum)) {
+    return Status::InvalidArgument("field 'encoding_aes_key': must be the 43 letters and digits of the WeCom console");
+  }
+  if (!std::all_of(w->token.begin(), w->token.end(), alnum)) {
+    return Status::InvalidArgument("field 'token': letters and digits only");
+  }
+  if (!IsHttpUrl(w->base_url)) return Status::InvalidArgument("field 'base_url': must start with http:// or https://");
+  while (w->base_url.back() == '/') w->base_url.pop_back();
+  return Status::OK();
+}
+
 Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskConfig* d) {
   auto o = JsonObject::From(value);
   if (!o.ok()) return Status::InvalidArgument("must be an object");
   KEFU_RETURN_IF_ERROR(o->RejectUnknown({"id", "name", "ticket_prefix", "knowledge_bases", "default_team", "welcome",
-                                         "business_hours", "settings", "allowed_origins", "app_secret", "agents"}));
+                                         "business_hours", "settings", "allowed_origins", "app_secret", "app_webhook",
+                                         "wecom", "agents"}));
   KEFU_RETURN_IF_ERROR(o->GetString("id", Presence::kRequired, &d->id, 32));
   if (!IsDeskId(d->id)) return Status::InvalidArgument("field 'id': must match [a-z0-9-]{1,32}");
   d->name = d->id;
@@ -141,6 +181,11 @@ Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskC
   KEFU_RETURN_IF_ERROR(ParseSettings(*o, &d->settings).WithContext("field 'settings'"));
   KEFU_RETURN_IF_ERROR(o->GetStringArray("allowed_origins", Presence::kOptional, 100, 300, &d->allowed_origins));
   KEFU_RETURN_IF_ERROR(o->GetString("app_secret", Presence::kOptional, &d->app_secret, 200));
+  KEFU_RETURN_IF_ERROR(ParseAppWebhook(*o, &d->app_webhook).WithContext("field 'app_webhook'"));
+  if (!d->app_webhook.url.empty() && d->app_webhook.secret.empty() && d->app_secret.empty()) {
+    return Status::InvalidArgument("field 'app_webhook': needs a 'secret' (or the desk's 'app_secret') to sign with");
+  }
+  KEFU_RETURN_IF_ERROR(ParseWeCom(*o, &d->wecom).WithContext("field 'wecom'"));
   KEFU_RETURN_IF_ERROR(ParseAgents(*o, &d->agents));
   return Status::OK();
 }

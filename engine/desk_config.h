@@ -43,6 +43,26 @@ struct AgentSeed {
   int capacity = 0;  // 0: the desk's default
 };
 
+// The app channel's optional webhook: kefu POSTs each agent reply (and system message) of a
+// verified app user's conversation to the app's backend, so that it can push a notification.
+// Each request is signed (docs/channels.md): X-Kefu-Timestamp and X-Kefu-Signature =
+// "sha256=" + hex HMAC-SHA256 of "<timestamp>.<body>" under `secret`.
+struct AppWebhookConfig {
+  std::string url;     // http(s)://...; "" turns the webhook off
+  std::string secret;  // HMAC key; "" uses the desk's app_secret
+};
+
+// The WeCom customer-service (微信客服) channel of a desk: the values from the WeCom admin console.
+struct WeComConfig {
+  std::string corp_id;           // 企业ID; also the receiver id inside every encrypted callback
+  std::string secret;            // the customer-service Secret, for gettoken
+  std::string token;             // the callback Token (signs callbacks)
+  std::string encoding_aes_key;  // the callback EncodingAESKey: 43 base64 characters
+  std::string base_url = "https://qyapi.weixin.qq.com";  // the platform; tests point it elsewhere
+
+  bool enabled() const { return !corp_id.empty(); }
+};
+
 struct DeskConfig {
   std::string id;             // [a-z0-9-]{1,32}, used in URLs
   std::string name;
@@ -55,6 +75,8 @@ struct DeskConfig {
   DeskSettings settings;
   std::vector<std::string> allowed_origins;  // CORS for the widget; "*" allows any
   std::string app_secret;                    // HMAC key for the app channel's signed user ids
+  AppWebhookConfig app_webhook;              // optional push webhook of the app channel
+  WeComConfig wecom;                         // optional WeCom channel (enabled() when configured)
   std::vector<AgentSeed> agents;             // created at start when missing (demo desks)
 };
 

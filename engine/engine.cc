@@ -156,7 +156,7 @@ struct Engine::Impl {
   std::map<std::string, DeskState> desks;                           // GUARDED_BY(mu)
   std::unordered_map<std::string, std::string> desk_of;             // conversation -> desk
   std::unordered_map<std::string, std::string> token_owner;         // token hash -> conversation
-  std::unordered_map<std::string, std::string> open_of_customer;    // customer -> latest conversation
+  std::unordered_map<std::string, std::string> open_of_customer;    // CustomerKey -> latest conversation
   std::unordered_map<std::string, Session> sessions;                // token hash -> session
   std::unordered_map<std::string, std::deque<int64_t>> recent_starts;  // customer -> start times
   bool shutting_down = false;  // GUARDED_BY(live_mu)
@@ -170,6 +170,33 @@ struct Engine::Impl {
   int64_t Now() const { return clock->NowMicros(); }
 
   // ---- Lookup ----------------------------------------------------------------------------------
+
+  // The key of open_of_customer: customer ids are per desk (one app user id may exist on two).
+  static std::string CustomerKey(std::string_view desk, std::string_view customer) {
+    return std::string(desk) + "/" + std::string(customer);
+  }
+
+  // `token_hash` becomes the newest token of `c`; the previous one stays valid as another device's
+  // and the oldest beyond kMaxDeviceTokens stops opening anything.
+  void AddDeviceToken(Conversation& c, const std::string& token_hash) {
+    if (!c.customer_token_hash.empty()) c.device_token_hashes.push_back(c.customer_token_hash);
+    while (c.device_token_hashes.size() > kMaxDeviceTokens) {
+      token_owner.erase(c.device_token_hashes.front());
+      c.device_token_hashes.erase(c.device_token_hashes.begin());
+    }
+    c.customer_token_hash = token_hash;
+    token_owner[token_hash] = c.id;
+  }
+
+  // The anonymous (web) conversation of `d` that `token` opens, or nullptr: conversations of
+  // identified customers and of other desks are never linked to anyone.
+  Conversation* LinkableConversation(DeskState& d, std::string_view token) {
+    auto owner = token_owner.find(HashToken(token));
+    if (owner == token_owner.end()) return nullptr;
+    auto it = d.conversations.find(owner->second);
+    if (it == d.conversations.end() || it->second.customer.rfind("web:", 0) != 0) return nullptr;
+    return &it->second;
+  }
 
   DeskState* Desk(std::string_view id) {
     auto it = desks.find(std::string(id));
@@ -757,9 +784,10 @@ struct Engine::Impl {
         if (!c.ok()) return true;
         desk_of[c->id] = desk;
         if (!c->customer_token_hash.empty()) token_owner[c->customer_token_hash] = c->id;
-        auto open = open_of_customer.find(c->customer);
+        for (const std::string& h : c->device_token_hashes) token_owner[h] = c->id;
+        auto open = open_of_customer.find(CustomerKey(desk, c->customer));
         if (open == open_of_customer.end() || d.conversations.at(open->second).created_at < c->created_at) {
-          open_of_customer[c->customer] = c->id;
+          open_of_customer[CustomerKey(desk, c->customer)] = c->id;
         }
         d.conversations[c->id] = std::move(*c);
         return true;
@@ -873,18 +901,39 @@ Result<StartResult> Engine::StartConversation(const StartRequest& request) {
   StartResult result;
   result.customer_token = RandomToken();
   const std::string token_hash = HashToken(result.customer_token);
-  std::string customer = request.verified_user.empty() ? "web:" + RandomHex(12) : "app:" + request.verified_user;
+  const bool identified = !request.verified_user.empty() || !request.channel_user.empty();
+  const std::string customer = !request.channel_user.empty()
+                                   ? std::string(ChannelName(request.channel)) + ":" + request.channel_user
+                               : !request.verified_user.empty() ? "app:" + request.verified_user
+                                                                : "web:" + RandomHex(12);
+  const std::string customer_key = Impl::CustomerKey(d->config.id, customer);
 
   Change ch;
-  if (!request.verified_user.empty()) {
-    auto open = m.open_of_customer.find(customer);
-    if (open != m.open_of_customer.end()) {
-      Conversation& c = d->conversations.at(open->second);
-      // A new device of the same verified user: the conversation continues, with a new token.
-      m.token_owner.erase(c.customer_token_hash);
-      c.customer_token_hash = token_hash;
+  if (identified) {
+    auto open = m.open_of_customer.find(customer_key);
+    Conversation* own = open == m.open_of_customer.end() ? nullptr : &d->conversations.at(open->second);
+    Conversation* web = nullptr;
+    if (!request.verified_user.empty() && !request.link_token.empty()) {
+      web = m.LinkableConversation(*d, request.link_token);
+    }
+    if (web != nullptr && (own == nullptr || web->last_activity_at >= own->last_activity_at)) {
+      // The person wrote on the website before logging in: that conversation becomes theirs.
+      for (auto& [tid, t] : d->tickets) {
+        if (t.conversation != web->id || t.customer != web->customer) continue;
+        t.customer = customer;
+        ch.tickets.insert(tid);
+      }
+      web->customer = customer;
+      m.open_of_customer[customer_key] = web->id;
+      own = web;
+      result.linked = true;
+    }
+    if (own != nullptr) {
+      Conversation& c = *own;
+      // Another device (or channel) of the same customer: the conversation continues, with a token
+      // of its own; replies now go out on this channel.
+      m.AddDeviceToken(c, token_hash);
       c.last_channel = request.channel;
-      m.token_owner[token_hash] = c.id;
       ch.conversations.insert(c.id);
       result.conversation_id = c.id;
       result.resumed = true;
@@ -915,7 +964,7 @@ Result<StartResult> Engine::StartConversation(const StartRequest& request) {
   c.created_at = c.last_activity_at = now;
   m.desk_of[c.id] = d->config.id;
   m.token_owner[token_hash] = c.id;
-  m.open_of_customer[customer] = c.id;
+  m.open_of_customer[customer_key] = c.id;
   Conversation& stored = d->conversations[c.id] = std::move(c);
   Event e;
   e.conversation = stored.id;
@@ -1060,6 +1109,14 @@ Result<CustomerTurn> Engine::RequestHandoff(std::string_view conversation_id) {
   }
   if (c->state == ConversationState::kResolved) {
     KEFU_RETURN_IF_ERROR(m.Transition(*d, *c, ConversationAction::kReopenToBot, "customer", "reopened", ch));
+  } else if (c->state == ConversationState::kBot && !c->last_question.empty()) {
+    // Leaving the bot for a person after asking something: the bot did not resolve that question.
+    Event u;
+    u.conversation = c->id;
+    u.type = EventType::kUnmatched;
+    u.actor = "customer";
+    u.detail = c->last_question;
+    m.AddEvent(*d, ch, std::move(u));
   }
   Status s = m.Escalate(*d, *c, EscalationReason::kAskedForPerson, "", "customer", ch, &turn.messages);
   if (!s.ok() && s.code() != Status::Code::kResourceExhausted) return s;
@@ -1088,6 +1145,7 @@ Result<CustomerTurn> Engine::GiveFeedback(std::string_view conversation_id, uint
   e.actor = "customer";
   e.detail = decoded->entry_id;
   e.value = helpful ? 1 : 0;
+  if (!helpful) e.reason = c->last_question;  // the question the answer did not help with: a KB gap
   m.AddEvent(*d, ch, std::move(e));
   if (!helpful && c->state == ConversationState::kBot) {
     std::string team;
@@ -1631,6 +1689,42 @@ Result<Ticket> Engine::OpenFollowUp(const AgentIdentity& agent, std::string_view
 
 // ---- Admin and operations --------------------------------------------------------------------------
 
+Result<Engine::KnowledgeSnapshot> Engine::Knowledge(std::string_view desk, std::string_view language) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const DeskState* d = impl_->Desk(desk);
+  if (d == nullptr) return Status::NotFound("no such desk");
+  for (const auto& b : d->kbs) {
+    if (!language.empty() && b->language != language) continue;
+    KnowledgeSnapshot s;
+    s.language = b->language;
+    s.kb = &b->kb;
+    s.matcher = b->matcher.get();
+    s.keep_alive = b;
+    return s;
+  }
+  return Status::NotFound("the desk has no knowledge base for language '" + std::string(language) + "'");
+}
+
+Result<Engine::KnowledgeSnapshot> Engine::KnowledgeFor(std::string_view desk, std::string_view text) const {
+  std::string language;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    const DeskState* d = impl_->Desk(desk);
+    if (d == nullptr) return Status::NotFound("no such desk");
+    language = impl_->KbFor(*d, text)->language;
+  }
+  return Knowledge(desk, language);
+}
+
+Result<std::vector<std::string>> Engine::KnowledgeLanguages(std::string_view desk) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const DeskState* d = impl_->Desk(desk);
+  if (d == nullptr) return Status::NotFound("no such desk");
+  std::vector<std::string> out;
+  for (const auto& b : d->kbs) out.push_back(b->language);
+  return out;
+}
+
 Status Engine::ReplaceKnowledgeBase(std::string_view desk, std::string_view language, std::string_view kb_json) {
   Impl& m = *impl_;
   auto kb = ParseKnowledgeBaseJson(kb_json, "knowledge base");
@@ -1705,6 +1799,8 @@ std::vector<Engine::DeskGauges> Engine::Gauges() const {
 }
 
 EngineStats Engine::GetEngineStats() const { return {impl_->committer->writes(), impl_->committer->batches()}; }
+
+Store* Engine::store() const { return impl_->store.get(); }
 
 Status Engine::RunTimers() {
   Impl& m = *impl_;

@@ -57,13 +57,26 @@ struct StartRequest {
   // An app's verified user id (the adapter checked its HMAC): the customer's open conversation
   // is resumed from any device. Empty for anonymous web customers.
   std::string verified_user;
+  // With `verified_user`: the customer token of the anonymous (web) conversation this person had
+  // before they logged in. That conversation becomes the verified user's (unless their own is more
+  // recently active) and continues, history and tickets included. A token that is unknown, of
+  // another desk, or of a conversation that already belongs to an identified customer links
+  // nothing (StartResult::linked stays false); it never fails the start.
+  std::string link_token;
+  // A consumer-chat platform's user id, vouched for by the platform's signed callback (WeCom:
+  // "<open_kfid>/<external_userid>"): the customer is "<channel>:<id>" and resumes like a
+  // verified app user. Set by channel adapters only; excludes `verified_user`.
+  std::string channel_user;
   std::string locale;  // "zh" or "en" for the welcome; "" picks the desk's first KB's language
 };
 
 struct StartResult {
   std::string conversation_id;
-  std::string customer_token;  // returned once; only its hash is stored
+  // Returned once; only its hash is stored. Each resume adds a token (one per device, the newest
+  // kMaxDeviceTokens stay valid), so a phone and a tablet can be active at the same time.
+  std::string customer_token;
   bool resumed = false;
+  bool linked = false;  // the `link_token`'s anonymous conversation became this customer's
   std::vector<Message> messages;  // the welcome (new) or the history (resumed)
 };
 
@@ -222,6 +235,21 @@ class Engine {
   // Replaces the desk's KB for `language` ("" replaces the first) after validating it and building
   // its matcher; conversations continue on the old one until the swap. Persists it.
   Status ReplaceKnowledgeBase(std::string_view desk, std::string_view language, std::string_view kb_json);
+
+  // The KB a desk answers `language` from ("" for its first) and the matcher built on it, as they
+  // are now; later replacements do not change a snapshot. NotFound for an unknown desk or language.
+  struct KnowledgeSnapshot {
+    std::string language;
+    const KnowledgeBase* kb = nullptr;
+    const Matcher* matcher = nullptr;
+    std::shared_ptr<const void> keep_alive;  // owns *kb and *matcher
+  };
+  Result<KnowledgeSnapshot> Knowledge(std::string_view desk, std::string_view language) const;
+  // The KB (and matcher) a question in `text` would be answered from (by its script).
+  Result<KnowledgeSnapshot> KnowledgeFor(std::string_view desk, std::string_view text) const;
+  // The languages of the desk's KBs, in configuration order.
+  Result<std::vector<std::string>> KnowledgeLanguages(std::string_view desk) const;
+
   Result<DeskStats> Stats(std::string_view desk) const;
   std::vector<std::string> DeskIds() const;
   Result<DeskConfig> GetDeskConfig(std::string_view desk) const;
@@ -234,6 +262,10 @@ class Engine {
   };
   std::vector<DeskGauges> Gauges() const;
   EngineStats GetEngineStats() const;
+  // The store under the engine, for channel adapters that keep a few records of their own
+  // (cursors, id mappings) under their own key prefix ("w/" for WeCom). They must never write the
+  // engine's prefixes (a/ c/ m/ t/ e/ s/ k/). Owned by the engine; valid while it lives.
+  Store* store() const;
 
   // Runs what is due at the clock's now: idle bot conversations resolve, silent agents go offline
   // (their conversations back to the queue, first in line), SLA breaches are flagged, pending

@@ -7,7 +7,12 @@
 #include <leveldb/options.h>
 #include <leveldb/write_batch.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <shared_mutex>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -38,13 +43,46 @@ bool IsLockHeld(const leveldb::Status& s, const std::string& dir) {
   return s.IsIOError() && s.ToString().find("lock " + dir + "/LOCK") != std::string::npos;
 }
 
+// Opens the DB in `dir` with `lo`.
+leveldb::Status OpenDb(const leveldb::Options& lo, const std::string& dir, std::unique_ptr<leveldb::DB>* db) {
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(lo, dir, &raw);
+  db->reset(raw);
+  return s;
+}
+
+// Writes and syncs `bytes` bytes to a scratch file in `dir` through `env`, then removes it: OK
+// when the directory takes writes again (space returned, remounted read-write).
+leveldb::Status ProbeWritable(leveldb::Env* env, const std::string& dir, size_t bytes) {
+  const std::string path = dir + "/REOPEN-PROBE";
+  leveldb::WritableFile* raw = nullptr;
+  leveldb::Status s = env->NewWritableFile(path, &raw);
+  if (!s.ok()) return s;
+  std::unique_ptr<leveldb::WritableFile> file(raw);
+  const std::string chunk(4096, 'p');
+  for (size_t done = 0; s.ok() && done < bytes; done += chunk.size()) s = file->Append(chunk);
+  if (s.ok()) s = file->Sync();
+  leveldb::Status closed = file->Close();
+  if (s.ok()) s = closed;
+  file.reset();
+  env->RemoveFile(path);  // best effort: a failed probe may have left part of it
+  return s;
+}
+
 class LevelDbStore final : public Store {
  public:
-  // Takes ownership of `env` (may be null: the default Env, not owned) and `cache`.
-  LevelDbStore(std::string dir, std::unique_ptr<leveldb::Env> env,
-               std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db, bool sync)
-      : dir_(std::move(dir)), env_(std::move(env)), cache_(std::move(cache)), db_(std::move(db)) {
-    write_options_.sync = sync;
+  // Takes ownership of `owned_env` (null: `lo.env` is not owned) and `cache`.
+  LevelDbStore(std::string dir, leveldb::Options lo, const StoreOptions& options,
+               std::unique_ptr<leveldb::Env> owned_env, std::unique_ptr<leveldb::Cache> cache,
+               std::unique_ptr<leveldb::DB> db)
+      : dir_(std::move(dir)),
+        options_(options),
+        owned_env_(std::move(owned_env)),
+        cache_(std::move(cache)),
+        lo_(lo),
+        db_(std::move(db)) {
+    write_options_.sync = options.sync;
+    in_memory_ = owned_env_ != nullptr;
   }
 
   Status Write(const StoreBatch& batch) override {
@@ -57,10 +95,32 @@ class LevelDbStore final : public Store {
         wb.Put(op.key, op.value);
       }
     }
-    return FromLevelDb(db_->Write(write_options_, &wb));
+    std::lock_guard<std::mutex> writing(write_mu_);
+    if (!failure_.ok() && !ReopenIfDue()) return Refusal();
+    leveldb::Status s;
+    {
+      std::shared_lock<std::shared_mutex> lock = ReadLock();
+      s = db_->Write(write_options_, &wb);
+    }
+    if (s.ok()) return Status::OK();
+    // Never write to this DB again: its log may end in a torn record, and LevelDB may have
+    // stopped taking writes. Reopen at once if the disk takes a probe, else later.
+    const Status error = FromLevelDb(s);
+    failure_ = error;
+    backoff_millis_ = options_.reopen_backoff_min_millis;
+    next_attempt_ = std::chrono::steady_clock::now();
+    ReopenIfDue();
+    return error;
   }
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
+    std::shared_lock<std::shared_mutex> lock = ReadLock();
+    if (db_ == nullptr) {
+      lock.unlock();
+      KEFU_RETURN_IF_ERROR(ReopenClosed());
+      lock.lock();
+      if (db_ == nullptr) return Closed();
+    }
     std::string value;
     leveldb::Status s = db_->Get(leveldb::ReadOptions(), ToSlice(key), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -71,6 +131,13 @@ class LevelDbStore final : public Store {
   Status Scan(
       std::string_view start, std::string_view limit,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) override {
+    std::shared_lock<std::shared_mutex> lock = ReadLock();
+    if (db_ == nullptr) {
+      lock.unlock();
+      KEFU_RETURN_IF_ERROR(ReopenClosed());
+      lock.lock();
+      if (db_ == nullptr) return Closed();
+    }
     // With no explicit snapshot, a LevelDB iterator pins an implicit one when it is created, so
     // the whole scan sees one consistent state while writes go on.
     std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
@@ -83,7 +150,7 @@ class LevelDbStore final : public Store {
   }
 
   uint64_t DiskBytes() override {
-    if (env_ != nullptr) return 0;  // in memory
+    if (in_memory_) return 0;
     uint64_t total = 0;
     std::error_code ec;
     // The error_code overloads throughout: a file LevelDB deletes mid-walk is simply skipped.
@@ -97,24 +164,91 @@ class LevelDbStore final : public Store {
   }
 
  private:
+  // A shared hold of db_mu_, taken after passing the gate (see ReopenIfDue).
+  std::shared_lock<std::shared_mutex> ReadLock() {
+    { std::lock_guard<std::mutex> gate(gate_mu_); }
+    return std::shared_lock<std::shared_mutex>(db_mu_);
+  }
+
+  // After a failure: when the next attempt is due, probes the directory and reopens the DB.
+  // True when the store takes writes again. REQUIRES(write_mu_).
+  bool ReopenIfDue() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_attempt_) return false;
+    leveldb::Status s = ProbeWritable(lo_.env, dir_, options_.reopen_probe_bytes);
+    if (s.ok()) {
+      // Waits for the reads in progress; the gate keeps new ones from overtaking (glibc's rwlock
+      // prefers readers: a steady stream of them would starve the reopen).
+      std::lock_guard<std::mutex> gate(gate_mu_);
+      std::unique_lock<std::shared_mutex> lock(db_mu_);
+      db_.reset();  // releases the LOCK file before the new open takes it
+      s = OpenDb(lo_, dir_, &db_);
+      if (!s.ok()) db_.reset();
+    }
+    if (s.ok()) {
+      std::fprintf(stderr, "kefu: store %s reopened after a failed write (%s)\n", dir_.c_str(),
+                   failure_.ToString().c_str());
+      failure_ = Status::OK();
+      return true;
+    }
+    next_attempt_ = now + std::chrono::milliseconds(backoff_millis_);
+    backoff_millis_ = std::min(std::max(1, backoff_millis_ * 2), options_.reopen_backoff_max_millis);
+    return false;
+  }
+
+  // A read found the DB closed (a reopen failed after the probe passed): tries again when due.
+  Status ReopenClosed() {
+    std::lock_guard<std::mutex> writing(write_mu_);
+    if (!failure_.ok()) ReopenIfDue();
+    return Status::OK();
+  }
+
+  Status Refusal() const {
+    return Status::Unavailable("writes are suspended after a disk error until the data directory takes writes again (" +
+                               failure_.ToString() + ")");
+  }
+
+  Status Closed() const {
+    return Status::Unavailable("the store is closed after a disk error and could not be reopened yet");
+  }
+
+  const std::string dir_;
+  const StoreOptions options_;
   // Destroyed in reverse order: the DB first, then the cache and Env it uses.
-  std::string dir_;
-  std::unique_ptr<leveldb::Env> env_;
+  std::unique_ptr<leveldb::Env> owned_env_;
   std::unique_ptr<leveldb::Cache> cache_;
-  std::unique_ptr<leveldb::DB> db_;
+  const leveldb::Options lo_;
+  bool in_memory_ = false;
   leveldb::WriteOptions write_options_;
+
+  // Writes are serialised (the engine's GroupCommitter already hands over one group at a time),
+  // so that no write can land in a log behind a failed one before the DB is reopened.
+  std::mutex write_mu_;
+  Status failure_;  // GUARDED_BY(write_mu_) OK, or the error that stopped writes
+  std::chrono::steady_clock::time_point next_attempt_;  // GUARDED_BY(write_mu_)
+  int backoff_millis_ = 0;                              // GUARDED_BY(write_mu_)
+
+  // Reads and writes hold it shared; a reopen holds it exclusively. Lock order: write_mu_, then
+  // gate_mu_, then db_mu_.
+  std::mutex gate_mu_;  // held by a reopen while it waits for db_mu_; passed by every reader
+  std::shared_mutex db_mu_;
+  std::unique_ptr<leveldb::DB> db_;  // GUARDED_BY(db_mu_) null only after a failed reopen
 };
 
 Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options,
-                                    std::unique_ptr<leveldb::Env> env) {
+                                    std::unique_ptr<leveldb::Env> owned_env) {
   std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(options.block_cache_bytes));
   leveldb::Options lo;
   lo.create_if_missing = true;
   lo.write_buffer_size = options.write_buffer_bytes;
   lo.block_cache = cache.get();
-  if (env != nullptr) lo.env = env.get();
-  leveldb::DB* raw = nullptr;
-  leveldb::Status s = leveldb::DB::Open(lo, dir, &raw);
+  if (owned_env != nullptr) {
+    lo.env = owned_env.get();
+  } else if (options.env != nullptr) {
+    lo.env = options.env;
+  }
+  std::unique_ptr<leveldb::DB> db;
+  leveldb::Status s = OpenDb(lo, dir, &db);
   if (!s.ok()) {
     if (IsLockHeld(s, dir)) {
       return Status::Unavailable("data directory " + dir + " is in use by another kefu process (" +
@@ -122,9 +256,8 @@ Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& 
     }
     return FromLevelDb(s).WithContext("cannot open data directory " + dir);
   }
-  std::unique_ptr<leveldb::DB> db(raw);
   return std::unique_ptr<Store>(
-      new LevelDbStore(dir, std::move(env), std::move(cache), std::move(db), options.sync));
+      new LevelDbStore(dir, lo, options, std::move(owned_env), std::move(cache), std::move(db)));
 }
 
 }  // namespace

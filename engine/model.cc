@@ -135,6 +135,7 @@ std::string EncodeConversation(const Conversation& c) {
   JsonWriter w;
   w.BeginObject().Field("id", c.id).Field("desk", c.desk).Field("customer", c.customer);
   w.Field("token", c.customer_token_hash).Field("state", ConversationStateName(c.state));
+  WriteStrings(w, "devices", c.device_token_hashes);
   w.Field("channel", ChannelName(c.last_channel));
   Opt(w, "lang", c.language);
   Opt(w, "team", c.team);
@@ -164,6 +165,7 @@ Result<Conversation> DecodeConversation(std::string_view json) {
     c.desk = r.Str("desk");
     c.customer = r.Str("customer");
     c.customer_token_hash = r.Str("token");
+    c.device_token_hashes = r.Strings("devices");
     c.state = r.Named("state", kStateNames, ConversationState::kNew);
     c.last_channel = r.Named("channel", kChannelNames, Channel::kWeb);
     c.language = r.Str("lang");

@@ -70,11 +70,17 @@ struct Message {
   bool internal() const { return kind == MessageKind::kNote; }
 };
 
+// Tokens of other devices a conversation keeps valid besides its newest one.
+constexpr size_t kMaxDeviceTokens = 8;
+
 struct Conversation {
   std::string id;
   std::string desk;
-  std::string customer;             // "web:<random>" or "app:<verified user id>"
-  std::string customer_token_hash;  // hex BLAKE2b of the customer's bearer token
+  std::string customer;             // "web:<random>", "app:<verified user id>" or "wecom:<kf>/<user>"
+  std::string customer_token_hash;  // hex BLAKE2b of the customer's bearer token (the newest)
+  // Hashes of the tokens of the customer's other devices (an identified customer resumes from
+  // each device with a token of its own), oldest first, at most kMaxDeviceTokens.
+  std::vector<std::string> device_token_hashes;
   ConversationState state = ConversationState::kNew;
   Channel last_channel = Channel::kWeb;
   std::string language;     // "zh" or "en": of the bot's and system's own phrases

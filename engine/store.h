@@ -18,6 +18,10 @@
 
 #include "base/status.h"
 
+namespace leveldb {
+class Env;
+}  // namespace leveldb
+
 namespace kefu {
 
 // Puts and deletes applied atomically, in order.
@@ -51,6 +55,22 @@ struct StoreOptions {
   size_t block_cache_bytes = size_t{32} << 20;
   // LevelDB write buffer (memtable), bytes. Default 16 MiB.
   size_t write_buffer_bytes = size_t{16} << 20;
+
+  // After a failed write (disk full, read-only, I/O error) LevelDB refuses every later write until
+  // it is reopened, and the log it was writing may end in a torn record. The store therefore
+  // never writes to that DB again: it reopens it (which recovers the log into a table and starts
+  // a new one) once a probe file of `reopen_probe_bytes` can be written and synced in the
+  // directory. The first attempt is made at once, then after `reopen_backoff_min_millis`,
+  // doubling up to `reopen_backoff_max_millis`; writes in between fail at once with the original
+  // error, and reads keep working on the old DB. Defaults 100 ms, 5 s, 64 KiB: recovery within
+  // seconds of space returning, and a full disk costs one probe per few seconds.
+  int reopen_backoff_min_millis = 100;
+  int reopen_backoff_max_millis = 5000;
+  size_t reopen_probe_bytes = size_t{64} << 10;
+
+  // The file system LevelDB uses; not owned, must outlive the store. Default nullptr: the real
+  // one. Tests pass a fault-injecting leveldb::Env (tests/engine/fault_env.h).
+  leveldb::Env* env = nullptr;
 };
 
 // Thread-safe: concurrent Writes from several threads are grouped into one synced log write
@@ -60,7 +80,9 @@ class Store {
   virtual ~Store() = default;
 
   // Applies `batch` atomically and durably (per StoreOptions::sync). IOError when the disk
-  // refuses the write (full, read-only); the batch is then not applied.
+  // refuses the write (full, read-only); the batch is then not known to be applied (it may
+  // reappear after a reopen if its log record reached the disk: "not known to be durable").
+  // Unavailable while a LevelDB store waits to reopen after such a failure (StoreOptions).
   virtual Status Write(const StoreBatch& batch) = 0;
 
   // The value of `key`, std::nullopt when absent; IOError or Corruption on failure.

@@ -52,6 +52,8 @@ class LinearModel {
   void Score(const SparseVector& v, float* scores) const;
 
   int num_classes() const { return num_classes_; }
+  // Classes are scored in blocks of this many (rows are padded to a multiple of it).
+  static constexpr int kScoreBlock = 32;
   size_t MemoryBytes() const {
     return weights_.capacity() + (bias_.capacity() + row_scale_.capacity()) * sizeof(float);
   }
@@ -59,7 +61,8 @@ class LinearModel {
  private:
   int num_classes_ = 0;
   size_t num_features_ = 0;
-  // Feature-major: the weights of feature f for all classes are contiguous at f * num_classes_,
+  size_t stride_ = 0;  // num_classes_ rounded up to kScoreBlock: the length of a weight row
+  // Feature-major: the weights of feature f for all classes are contiguous at f * stride_,
   // so scoring a question reads one short row per feature it has. Stored as int8 scaled per
   // row (row_scale_): a quarter of the memory traffic of floats, and the margins move by less
   // than 1% of a row's largest weight.

@@ -8,32 +8,36 @@
 namespace kefu {
 namespace {
 
-struct TrainedModel {
-  Vectorizer vectorizer;
-  LinearModel model;
-};
+// The scorer for a KB of `num_classes` entries whose vocabulary has `num_features` features.
+ScorerKind ChooseScorer(const MatcherOptions& options, size_t num_features, int num_classes) {
+  if (options.scorer != ScorerKind::kAuto) return options.scorer;
+  const double cells = static_cast<double>(num_features) * num_classes;
+  return cells <= static_cast<double>(options.linear_max_cells) ? ScorerKind::kLinear : ScorerKind::kCentroid;
+}
 
-// Trains vocabulary and model on `docs` (labels in [0, num_classes)).
-TrainedModel TrainOn(const std::vector<const TextFeatures*>& docs, const std::vector<int>& labels, int num_classes,
+// Trains vocabulary and scorer on `docs` (labels in [0, num_classes)).
+MatcherModel TrainOn(const std::vector<const TextFeatures*>& docs, const std::vector<int>& labels, int num_classes,
                      const MatcherOptions& options, int min_df, const Matcher::Progress& progress,
                      std::string_view stage) {
-  TrainedModel t;
-  std::vector<TextFeatures> copies;  // Vectorizer::Build takes values; the copy is cheap next to training
-  copies.reserve(docs.size());
-  for (const TextFeatures* d : docs) copies.push_back(*d);
-  t.vectorizer = Vectorizer::Build(copies, min_df);
-  copies.clear();
+  MatcherModel t;
+  t.vectorizer = Vectorizer::Build(docs, min_df);
+  t.kind = ChooseScorer(options, t.vectorizer.num_features(), num_classes);
   SparseMatrix x;
   SparseVector v;
   for (const TextFeatures* d : docs) {
     t.vectorizer.Transform(*d, &v);
     x.AddRow(v);
   }
+  if (t.kind == ScorerKind::kCentroid) {
+    t.centroid = CentroidIndex::Build(x, labels, num_classes, t.vectorizer.num_features(), options.centroid);
+    if (progress) progress(stage, 1, 1);
+    return t;
+  }
   std::function<void(int, int)> on_class;
   if (progress) {
     on_class = [&](int done, int total) { progress(stage, static_cast<size_t>(done), static_cast<size_t>(total)); };
   }
-  t.model = LinearModel::Train(x, labels, num_classes, t.vectorizer.num_features(), options.model, on_class);
+  t.linear = LinearModel::Train(x, labels, num_classes, t.vectorizer.num_features(), options.model, on_class);
   return t;
 }
 
@@ -54,12 +58,31 @@ std::vector<MatchCandidate> TopCandidates(const std::vector<float>& scores, floa
   return out;
 }
 
-std::vector<MatchCandidate> RankWith(const TrainedModel& t, const TextFeatures& features, float unknown_weight, int k) {
-  SparseVector v;
+// The best `k` entries for features already turned into `v` (with `unknown_rate` from Transform).
+std::vector<MatchCandidate> RankVector(const MatcherModel& t, const SparseVector& v, float unknown_rate,
+                                       const MatcherOptions& options, int k) {
+  const float penalty = options.unknown_word_weight * unknown_rate;
+  if (t.kind == ScorerKind::kCentroid) {
+    thread_local std::vector<ClassScore> top;
+    t.centroid.TopK(v, k, &top);
+    std::vector<MatchCandidate> out;
+    out.reserve(top.size());
+    for (const ClassScore& s : top) {
+      out.push_back({s.label, options.centroid_margin_scale * (s.score - 0.5f) - penalty});
+    }
+    return out;
+  }
+  thread_local std::vector<float> scores;
+  scores.resize(t.linear.num_classes());
+  t.linear.Score(v, scores.data());
+  return TopCandidates(scores, penalty, k);
+}
+
+std::vector<MatchCandidate> RankWith(const MatcherModel& t, const TextFeatures& features, const MatcherOptions& options,
+                                     int k) {
+  thread_local SparseVector v;
   const float unknown_rate = t.vectorizer.Transform(features, &v);
-  std::vector<float> scores(t.model.num_classes());
-  t.model.Score(v, scores.data());
-  return TopCandidates(scores, unknown_weight * unknown_rate, k);
+  return RankVector(t, v, unknown_rate, options, k);
 }
 
 int AutoMinDf(size_t examples) { return examples >= 5000 ? 2 : 1; }
@@ -108,16 +131,17 @@ float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::v
       train_labels.push_back(label);
     }
   }
-  const TrainedModel t = TrainOn(train_docs, train_labels, kept, options, AutoMinDf(train_docs.size()), progress,
+  const MatcherModel t = TrainOn(train_docs, train_labels, kept, options, AutoMinDf(train_docs.size()), progress,
                                  "calibrating");
   std::vector<ScoredSample> samples;
   for (size_t i : held_known) {
-    const auto top = RankWith(t, features[i], options.unknown_word_weight, 1);
-    samples.push_back({top[0].confidence, new_label[labels[i]], top[0].entry});
+    const auto top = RankWith(t, features[i], options, 1);
+    samples.push_back(top.empty() ? ScoredSample{-1e9f, new_label[labels[i]], -1}
+                                  : ScoredSample{top[0].confidence, new_label[labels[i]], top[0].entry});
   }
   for (size_t i : held_unknown) {
-    const auto top = RankWith(t, features[i], options.unknown_word_weight, 1);
-    samples.push_back({top[0].confidence, -1, top[0].entry});
+    const auto top = RankWith(t, features[i], options, 1);
+    samples.push_back(top.empty() ? ScoredSample{-1e9f, -1, -1} : ScoredSample{top[0].confidence, -1, top[0].entry});
   }
   CalibrationOptions calibration = options.calibration;
   calibration.target_oos_recall = options.holdout_target_oos_recall;
@@ -127,6 +151,15 @@ float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::v
 }
 
 }  // namespace
+
+std::string_view ScorerKindName(ScorerKind kind) {
+  switch (kind) {
+    case ScorerKind::kAuto: return "auto";
+    case ScorerKind::kLinear: return "linear";
+    case ScorerKind::kCentroid: return "centroid";
+  }
+  return "auto";
+}
 
 std::string_view MatchDecisionName(MatchDecision d) {
   switch (d) {
@@ -183,9 +216,8 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const KnowledgeBase& kb, const M
   std::vector<const TextFeatures*> docs;
   for (const TextFeatures& f : features) docs.push_back(&f);
   const int min_df = options.min_df > 0 ? options.min_df : AutoMinDf(features.size());
-  TrainedModel t = TrainOn(docs, labels, num_entries, options, min_df, progress, "training");
-  m->vectorizer_ = std::move(t.vectorizer);
-  m->model_ = std::move(t.model);
+  m->model_ = TrainOn(docs, labels, num_entries, options, min_df, progress, "training");
+  docs = {};
 
   if (kb.settings.answer_threshold) {
     m->threshold_ = static_cast<float>(*kb.settings.answer_threshold);
@@ -210,12 +242,9 @@ std::vector<MatchCandidate> Matcher::RankNormalized(std::string_view normalized,
   thread_local TextFeatures features;
   ExtractNormalizedFeatures(normalized, options_.features, &features);
   thread_local SparseVector v;
-  const float unknown_rate = vectorizer_.Transform(features, &v);
+  const float unknown_rate = model_.vectorizer.Transform(features, &v);
   if (v.index.empty()) return {};
-  thread_local std::vector<float> scores;
-  scores.resize(model_.num_classes());
-  model_.Score(v, scores.data());
-  return TopCandidates(scores, options_.unknown_word_weight * unknown_rate, k);
+  return RankVector(model_, v, unknown_rate, options_, k);
 }
 
 MatchResult Matcher::Match(std::string_view question) const {

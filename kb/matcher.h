@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "kb/calibration.h"
+#include "kb/centroid_index.h"
 #include "kb/text_features.h"
 #include "kb/knowledge_base.h"
 #include "kb/labelled.h"
@@ -53,9 +54,29 @@ struct MatchResult {
   std::string reply;
 };
 
+// How the matcher scores the entries.
+enum class ScorerKind {
+  kAuto,      // the linear model up to MatcherOptions::linear_max_cells, the centroid index above
+  kLinear,    // one-vs-rest linear SVMs (linear_model.h): the most accurate; memory and training
+              // time grow with features x entries
+  kCentroid,  // nearest centroid through an inverted index (centroid_index.h): grows with the
+              // KB's text only, for KBs of thousands to hundreds of thousands of entries
+};
+
+std::string_view ScorerKindName(ScorerKind kind);  // "auto", "linear", "centroid"
+
 struct MatcherOptions {
   FeatureOptions features;
+  ScorerKind scorer = ScorerKind::kAuto;
+  // kAuto takes the linear model while features x entries (the cells of its dense weight
+  // matrix) is at most this, and the centroid index above. Default 2^27 (134M cells: a 134 MB
+  // int8 model, trained through a 537 MB float matrix): about 2,000 entries of 10 examples.
+  // Measured at that size (docs/performance.md): the linear model is still about 4 points more
+  // accurate but takes about 60 s to train; beyond it both its memory and its training time
+  // grow with the square of the KB, while the centroid index builds in seconds.
+  size_t linear_max_cells = size_t{1} << 27;
   LinearModelOptions model;
+  CentroidIndexOptions centroid;
   // Features seen in fewer examples are dropped. 0 (default) picks 2 for KBs of 5,000 or more
   // examples (rare n-grams there are mostly noise and memory) and 1 below.
   int min_df = 0;
@@ -63,7 +84,10 @@ struct MatcherOptions {
   bool titles_as_examples = true;
   // Confidence = best margin - unknown_word_weight * share of the question's words the KB has
   // never seen. Default 2: unknown words are the clearest sign of an out-of-scope question.
+  // The centroid index's margin is centroid_margin_scale * (cosine - 0.5), on the same scale.
   float unknown_word_weight = 2.0f;
+  // Default 2: cosines in [0, 1] become margins in [-1, 1] like the SVMs'.
+  float centroid_margin_scale = 2.0f;
   // Clarify when the runner-up is within this of the best. Default 0.25.
   float clarify_margin = 0.25f;
   // ... and the best is at least the threshold minus this. Default 0.25.
@@ -90,6 +114,17 @@ struct MatcherOptions {
 struct ThresholdSource {
   std::string name;  // "kb setting", "validation", "kb holdout"
   AccuracyFigures expected;  // the figures on the calibration data (empty for "kb setting")
+};
+
+// The trained part of a matcher: the features' vocabulary and one of the two scorers.
+struct MatcherModel {
+  Vectorizer vectorizer;
+  ScorerKind kind = ScorerKind::kLinear;  // kLinear or kCentroid, never kAuto
+  LinearModel linear;                     // when kind is kLinear
+  CentroidIndex centroid;                 // when kind is kCentroid
+  size_t MemoryBytes() const {
+    return vectorizer.MemoryBytes() + linear.MemoryBytes() + centroid.MemoryBytes();
+  }
 };
 
 // An immutable, thread-safe matcher over one KB. It keeps a copy of what it needs from the KB.
@@ -123,8 +158,10 @@ class Matcher {
   const std::string& entry_id(int entry) const { return entry_ids_[entry]; }
   // Index of the entry with `id`, or -1.
   int FindEntry(std::string_view id) const;
-  size_t num_features() const { return vectorizer_.num_features(); }
-  size_t MemoryBytes() const { return vectorizer_.MemoryBytes() + model_.MemoryBytes(); }
+  size_t num_features() const { return model_.vectorizer.num_features(); }
+  // The scorer Build chose: kLinear or kCentroid.
+  ScorerKind scorer() const { return model_.kind; }
+  size_t MemoryBytes() const { return model_.MemoryBytes(); }
 
  private:
   Matcher() = default;
@@ -135,8 +172,7 @@ class Matcher {
   std::vector<std::string> entry_ids_;
   std::vector<bool> handoff_;
   std::unique_ptr<RuleSet> rules_;
-  Vectorizer vectorizer_;
-  LinearModel model_;
+  MatcherModel model_;
   float threshold_ = 0;
   ThresholdSource threshold_source_;
 };

@@ -99,10 +99,17 @@ void ExtractNormalizedFeatures(std::string_view normalized, const FeatureOptions
 }
 
 Vectorizer Vectorizer::Build(const std::vector<TextFeatures>& docs, int min_df) {
+  std::vector<const TextFeatures*> pointers;
+  pointers.reserve(docs.size());
+  for (const TextFeatures& doc : docs) pointers.push_back(&doc);
+  return Build(pointers, min_df);
+}
+
+Vectorizer Vectorizer::Build(const std::vector<const TextFeatures*>& docs, int min_df) {
   std::unordered_map<uint64_t, uint32_t> df;
   std::vector<uint64_t> distinct;
-  for (const TextFeatures& doc : docs) {
-    for (const auto& block : doc.hashes) {
+  for (const TextFeatures* doc : docs) {
+    for (const auto& block : doc->hashes) {
       distinct.assign(block.begin(), block.end());
       std::sort(distinct.begin(), distinct.end());
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());

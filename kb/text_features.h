@@ -57,6 +57,8 @@ class Vectorizer {
 
   // Keeps the features found in at least `min_df` of `docs`; IDF is ln((1+n)/(1+df)) + 1.
   static Vectorizer Build(const std::vector<TextFeatures>& docs, int min_df);
+  // The same over documents held elsewhere (not copied).
+  static Vectorizer Build(const std::vector<const TextFeatures*>& docs, int min_df);
 
   // Writes the vector of `features` to `out`: per block, sublinear term frequency
   // (1 + ln count) times IDF, L2-normalised; features outside the vocabulary are dropped.

@@ -327,6 +327,50 @@ TEST_CASE("Build refuses an empty KB; a KB too small to hold out uses threshold 
   CHECK((*two)->threshold_source().name == "default");
 }
 
+TEST_CASE("Build picks the linear model for a small KB and the centroid index past linear_max_cells") {
+  CHECK(TestMatcher().scorer() == ScorerKind::kLinear);
+  MatcherOptions options;
+  options.linear_max_cells = 10;  // any real KB is past it
+  auto m = Matcher::Build(TestKb(), options);
+  REQUIRE(m.ok());
+  CHECK((*m)->scorer() == ScorerKind::kCentroid);
+  options.scorer = ScorerKind::kLinear;  // forcing wins over the size rule
+  m = Matcher::Build(TestKb(), options);
+  REQUIRE(m.ok());
+  CHECK((*m)->scorer() == ScorerKind::kLinear);
+  CHECK(ScorerKindName(ScorerKind::kAuto) == "auto");
+  CHECK(ScorerKindName(ScorerKind::kLinear) == "linear");
+  CHECK(ScorerKindName(ScorerKind::kCentroid) == "centroid");
+}
+
+TEST_CASE("with the centroid index, paraphrases are answered, nonsense escalates, and the holdout calibrates") {
+  MatcherOptions options;
+  options.scorer = ScorerKind::kCentroid;
+  auto built = Matcher::Build(TestKb(), options);
+  REQUIRE(built.ok());
+  const Matcher& m = **built;
+  CHECK(m.scorer() == ScorerKind::kCentroid);
+  CHECK(m.threshold_source().name == "kb holdout");
+  CHECK(m.MemoryBytes() > 0);
+  const std::pair<const char*, const char*> cases[] = {
+      {"how can I apply for annual leave", "leave.apply"},
+      {"I forgot my password, how do I reset it", "password.reset"},
+      {"what date is salary paid", "salary.payday"},
+      {"怎么申请年假", "leave.apply"},
+  };
+  for (const auto& [question, id] : cases) {
+    CAPTURE(std::string(question));
+    const auto top = m.Rank(question, 3);
+    REQUIRE(!top.empty());
+    CHECK(m.entry_id(top[0].entry) == id);
+    for (size_t i = 1; i < top.size(); ++i) CHECK(top[i - 1].confidence >= top[i].confidence);
+  }
+  const MatchResult nonsense = m.Match("quantum chromodynamics lattice");
+  CHECK(nonsense.decision == MatchDecision::kEscalate);
+  // Confidences are margins on the linear model's scale: 2 x (cosine - 0.5) - penalty, so at most 1.
+  for (const MatchCandidate& c : m.Rank("reset my password", 3)) CHECK(c.confidence <= 1.0001f);
+}
+
 TEST_CASE("decision and reason names") {
   CHECK(MatchDecisionName(MatchDecision::kAnswer) == "answer");
   CHECK(MatchDecisionName(MatchDecision::kClarify) == "clarify");

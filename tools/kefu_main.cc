@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "tools/kb_commands.h"
+#include "tools/knowledge_commands.h"
 #include "tools/serve_command.h"
 
 int main(int argc, char** argv) {
@@ -83,6 +84,25 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--test", bench_test, "Questions to match (JSON Lines; labels ignored)")->required();
   bench_cmd->add_flag("--json", bench_json, "Print one JSON object");
 
+  kefu::GapsArgs gaps;
+  CLI::App* gaps_cmd = kb_cmd->add_subcommand("gaps", "The questions the bot could not answer, grouped and ranked");
+  gaps_cmd->footer(
+      "Groups the questions a desk's bot escalated or answered unhelpfully by similarity, ranked by how many\n"
+      "customers asked, with examples, first and last seen, and the nearest existing entry. Reads a data\n"
+      "directory of a stopped kefu (a running one serves the same report at GET /v1/admin/desks/DESK/gaps).\n\n"
+      "Example:\n  kefu kb gaps --data ./data --desk hr --since 7d");
+  gaps_cmd->add_option("--data", gaps.data_dir, "Data directory")->capture_default_str();
+  gaps_cmd->add_option("--config", gaps.config_path, "Server config (default: the demo desks)");
+  gaps_cmd->add_option("--desk", gaps.desk, "Desk id")->required();
+  gaps_cmd->add_option("--since", gaps.since, "How far back: 30m, 12h, 7d")->capture_default_str();
+  gaps_cmd->add_flag("--json", gaps.json, "Print JSON");
+
+  std::string diff_before, diff_after;
+  CLI::App* diff_cmd = kb_cmd->add_subcommand("diff", "What changed between two knowledge base files");
+  diff_cmd->footer("Example:\n  kefu kb diff old.json new.json");
+  diff_cmd->add_option("before", diff_before, "The older KB file")->required();
+  diff_cmd->add_option("after", diff_after, "The newer KB file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -95,6 +115,8 @@ int main(int argc, char** argv) {
     if (*lint_cmd) return kefu::RunKbLint(lint_path);
     if (*eval_cmd) return kefu::RunKbEval(eval);
     if (*bench_cmd) return kefu::RunKbBench(bench_train, bench_test, bench_json);
+    if (*gaps_cmd) return kefu::RunKbGaps(gaps);
+    if (*diff_cmd) return kefu::RunKbDiff(diff_before, diff_after);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kefu: internal error: %s\n", e.what());
     return 1;

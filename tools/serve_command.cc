@@ -14,7 +14,10 @@
 #include <mutex>
 #include <thread>
 
+#include "adapters/app_webhook.h"
 #include "adapters/http_api.h"
+#include "adapters/knowledge_routes.h"
+#include "adapters/wecom/wecom_channel.h"
 #include "engine/engine.h"
 #include "engine/store.h"
 
@@ -109,19 +112,6 @@ class ShutdownOnSignal {
   std::thread thread_;
 };
 
-Result<KefuConfig> LoadServeConfig(const std::string& path) {
-  const std::string file = path.empty() ? std::string(KEFU_SOURCE_ROOT) + "/kefu.demo.json" : path;
-  auto config = LoadConfig(file);
-  if (!config.ok()) return config.status();
-  return config;
-}
-
-Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Status::IOError("cannot create the data directory " + data_dir + ": " + ec.message());
-  return OpenLevelDbStore(data_dir + "/store");
-}
 
 void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::string& host, int port,
                   bool admin_from_env) {
@@ -150,6 +140,20 @@ int Fail(const Status& s) {
 }
 
 }  // namespace
+
+Result<KefuConfig> LoadServeConfig(const std::string& path) {
+  const std::string file = path.empty() ? std::string(KEFU_SOURCE_ROOT) + "/kefu.demo.json" : path;
+  auto config = LoadConfig(file);
+  if (!config.ok()) return config.status();
+  return config;
+}
+
+Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Status::IOError("cannot create the data directory " + data_dir + ": " + ec.message());
+  return OpenLevelDbStore(data_dir + "/store");
+}
 
 int RunServe(const ServeArgs& args) {
   ShutdownOnSignal shutdown;  // first: every thread started later inherits the blocked signals
@@ -181,8 +185,18 @@ int RunServe(const ServeArgs& args) {
   }
   options.log_requests = !args.quiet;
   auto api = std::make_unique<HttpApi>(engine->get(), options);
+  // Channels beyond the HTTP API (docs/channels.md): WeCom's callback route, and the background
+  // senders of WeCom replies and of the app's push webhook.
+  WeComChannel wecom(engine->get(), &clock);
+  wecom.RegisterRoutes(api.get());
+  AppWebhookSender app_webhook(engine->get());
+  // The knowledge loop: gap reports, drafts, review and publish (docs/api.md).
+  KnowledgeLoop knowledge(engine->get(), &clock);
+  AddKnowledgeRoutes(api.get(), &knowledge, engine->get());
   auto port = api->Bind(listen->host, listen->port);
   if (!port.ok()) return Fail(port.status());
+  if (Status s = wecom.Start(); !s.ok()) return Fail(s);
+  if (Status s = app_webhook.Start(); !s.ok()) return Fail(s);
 
   PrintWelcome(args, *config, listen->host, *port, env_token != nullptr && env_token[0] != '\0');
   shutdown.Watch(api.get());
@@ -192,6 +206,8 @@ int RunServe(const ServeArgs& args) {
     served = api->Serve();  // returns once stopped and the requests in flight are done
   }
   shutdown.Finish();
+  wecom.Stop();
+  app_webhook.Stop();
   api.reset();
   engine->reset();  // drains pending writes, closes the store
   if (!served.ok()) return Fail(served);

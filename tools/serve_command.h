@@ -2,7 +2,12 @@
 #ifndef KEFU_TOOLS_SERVE_COMMAND_H_
 #define KEFU_TOOLS_SERVE_COMMAND_H_
 
+#include <memory>
 #include <string>
+
+#include "base/status.h"
+#include "engine/desk_config.h"
+#include "engine/store.h"
 
 namespace kefu {
 
@@ -14,6 +19,12 @@ struct ServeArgs {
   int threads = 0;                        // worker threads; 0 the default
   bool quiet = false;                     // no per-request log lines
 };
+
+// The config at `path`, or the demo desks' (kefu.demo.json in the source tree) when "".
+Result<KefuConfig> LoadServeConfig(const std::string& path);
+
+// Opens the store of a data directory (creating it). Unavailable when another kefu holds it.
+Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir);
 
 // Serves until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit code: 0 after a
 // clean shutdown, 1 when it cannot start (bad config, data directory in use, address taken).

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Embeds the web channel's static files in kefu's binary (run by meson at build time).
+
+Usage: embed_assets.py OUTPUT.cc FILE...
+
+Writes one C++ source that defines kefu::EmbeddedWebAssets() (adapters/web_assets.h): every FILE
+by its base name, its bytes, and an ETag (a hash of the bytes). Nothing is downloaded; the output
+depends only on the files' contents, so a rebuild changes it only when a file changes.
+"""
+import hashlib
+import os
+import sys
+
+
+def c_literal(data: bytes) -> str:
+    """A C++ string literal for any bytes: printable ASCII as is, the rest as 3-digit octal escapes
+    (never ambiguous with a following digit), split into lines of about 100 characters."""
+    lines, line = [], []
+    width = 0
+    for b in data:
+        if b == 0x5C:
+            piece = "\\\\"
+        elif b == 0x22:
+            piece = '\\"'
+        elif b == 0x3F:
+            piece = "\\?"  # no trigraphs
+        elif 0x20 <= b < 0x7F:
+            piece = chr(b)
+        else:
+            piece = "\\%03o" % b
+        line.append(piece)
+        width += len(piece)
+        if b == 0x0A or width >= 100:
+            lines.append('"' + "".join(line) + '"')
+            line, width = [], 0
+    if line or not lines:
+        lines.append('"' + "".join(line) + '"')
+    return "\n    ".join(lines)
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    out_path, inputs = argv[1], argv[2:]
+    names = [os.path.basename(p) for p in inputs]
+    if len(set(names)) != len(names):
+        sys.stderr.write("embed_assets.py: two files share a base name\n")
+        return 2
+    out = [
+        "// Generated at build time by adapters/web/embed_assets.py from adapters/web/: do not edit.",
+        '#include "adapters/web_assets.h"',
+        "",
+        "namespace kefu {",
+        "namespace {",
+        "",
+    ]
+    table = []
+    for i, (path, name) in enumerate(sorted(zip(inputs, names), key=lambda p: p[1])):
+        with open(path, "rb") as f:
+            data = f.read()
+        etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+        out.append("constexpr char kAsset%d[] =\n    %s;" % (i, c_literal(data)))
+        out.append("")
+        table.append('    {"%s", std::string_view(kAsset%d, %d), %s},' % (name, i, len(data), c_literal(etag.encode())))
+    out += [
+        "}  // namespace",
+        "",
+        "const std::vector<WebAsset>& EmbeddedWebAssets() {",
+        "  static const std::vector<WebAsset> assets = {",
+        *table,
+        "  };",
+        "  return assets;",
+        "}",
+        "",
+        "}  // namespace kefu",
+        "",
+    ]
+    tmp = out_path + ".tmp"
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write("\n".join(out))
+    os.replace(tmp, out_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
