@@ -13,6 +13,8 @@
 //   logger hook: one JSON line per request on stderr, and the metrics.
 #include "adapters/http_api.h"
 
+#include "adapters/elastic_pool.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -289,8 +291,9 @@ HttpApi::HttpApi(Engine* engine, ServerOptions options)
 HttpApi::~HttpApi() { Stop(); }
 
 void HttpApi::InstallServerHooks() {
-  const int threads = std::max(2, options_.threads);
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  const size_t threads = static_cast<size_t>(std::max(2, options_.threads));
+  const size_t max_threads = std::max(threads, static_cast<size_t>(std::max(0, options_.max_threads)));
+  server_.new_task_queue = [threads, max_threads] { return new ElasticThreadPool(threads, max_threads); };
   server_.set_tcp_nodelay(true);
   server_.set_payload_max_length(std::max(options_.max_kb_body_bytes, options_.max_json_body_bytes));
   server_.set_read_timeout(options_.read_timeout_seconds, 0);

@@ -50,12 +50,14 @@ struct ServerOptions {
   double conversations_per_ip_per_minute = 30;
 
   // --- Connections ---
-  // Worker threads. Each open connection holds one while it is open (keep-alive idle time, SSE
-  // streams, long polls), so this bounds concurrent connections. Default 64.
+  // Worker threads. cpp-httplib gives each open connection a thread while it is open (keep-alive
+  // idle time, SSE streams, long polls, half-sent requests), so the pool keeps `threads` ready and
+  // grows on demand up to `max_threads`, the bound on concurrent connections. Defaults 64 and 1024.
   int threads = 64;
+  int max_threads = 1024;
   // Concurrent live streams and long polls; more are refused (503) so that streams cannot take
-  // every thread. Default 48 (threads - 16).
-  int max_streams = 48;
+  // every thread. Default 896 (max_threads - 128).
+  int max_streams = 896;
   // Per read/write on a socket, seconds: a client that sends nothing for this long is dropped
   // (slow clients). Default 5.
   int read_timeout_seconds = 5;

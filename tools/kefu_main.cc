@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data", serve.data_dir, "Data directory (store, admin token)")->capture_default_str();
   serve_cmd->add_flag("--no-ip-limits", serve.no_ip_limits,
                       "No per-address budgets (requests, logins, new conversations): load tests from one address");
-  serve_cmd->add_option("--threads", serve.threads, "Worker threads, one per open connection (default 64)")
+  serve_cmd->add_option("--threads", serve.threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")
       ->check(CLI::Range(2, 4096));
   serve_cmd->add_flag("--quiet", serve.quiet, "No per-request log lines on stderr");
 

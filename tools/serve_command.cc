@@ -180,8 +180,9 @@ int RunServe(const ServeArgs& args) {
     options.conversations_per_ip_per_minute = 0;
   }
   if (args.threads > 0) {
-    options.threads = args.threads;
-    options.max_streams = std::max(1, args.threads * 3 / 4);
+    options.threads = std::min(args.threads, options.threads);
+    options.max_threads = args.threads;
+    options.max_streams = std::max(1, args.threads * 7 / 8);
   }
   options.log_requests = !args.quiet;
   auto api = std::make_unique<HttpApi>(engine->get(), options);
