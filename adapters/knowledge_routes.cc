@@ -48,7 +48,7 @@ void SendGaps(HttpCall& c, KnowledgeLoop* loop, Engine* engine, const std::strin
   auto config = engine->GetDeskConfig(desk);
   if (!config.ok()) return SendError(c.response, config.status());
   (void)config;
-  const int64_t since = SystemClock().NowMicros() - static_cast<int64_t>(*hours) * kMicrosPerHour;
+  const int64_t since = loop->clock()->NowMicros() - static_cast<int64_t>(*hours) * kMicrosPerHour;
   auto gaps = loop->Gaps(desk, since);
   if (!gaps.ok()) return SendError(c.response, gaps.status());
   JsonWriter w;

@@ -196,10 +196,17 @@ Result<KbDraft> KnowledgeLoop::CreateDraft(const AgentIdentity& agent, const Dra
       return Status::InvalidArgument("field 'reply_seq': not an agent reply in this conversation");
     }
     answer = reply->text;
+  } else if (r.kind == DraftKind::kNewEntry && answer.empty()) {
+    // "Turn my reply into an entry": the latest agent reply answers the question before it.
+    for (const Message& m : *history) {
+      if (m.kind == MessageKind::kAgent) reply = &m;
+    }
+    if (reply != nullptr) answer = reply->text;
   }
+  const uint64_t answered_at = reply != nullptr ? reply->seq : 0;
   if (question.empty()) {
     for (const Message& m : *history) {
-      if (m.kind == MessageKind::kCustomer && (r.reply_seq == 0 || m.seq < r.reply_seq)) question = m.text;
+      if (m.kind == MessageKind::kCustomer && (answered_at == 0 || m.seq < answered_at)) question = m.text;
     }
   }
   if (question.empty()) return Status::InvalidArgument("field 'question': the conversation has no customer question");
@@ -213,7 +220,7 @@ Result<KbDraft> KnowledgeLoop::CreateDraft(const AgentIdentity& agent, const Dra
     d.entry_id = r.entry_id;
   } else {
     if (answer.find_first_not_of(" \t\r\n") == std::string::npos) {
-      return Status::InvalidArgument("field 'answer': give the answer or the reply_seq of an agent reply");
+      return Status::InvalidArgument("field 'answer': no agent reply in this conversation; give the answer or a reply_seq");
     }
     if (CountCodePoints(answer) > 4000) return Status::InvalidArgument("field 'answer': longer than 4000 characters");
     if (!r.entry_id.empty()) {

@@ -42,7 +42,8 @@ struct GapReportEntry {
 struct DraftRequest {
   DraftKind kind = DraftKind::kNewEntry;
   std::string conversation;   // the conversation it comes from
-  uint64_t reply_seq = 0;     // kNewEntry: the agent reply that becomes the answer (0: `answer`)
+  uint64_t reply_seq = 0;     // kNewEntry: the agent reply that becomes the answer (0: `answer`,
+                              // else the conversation's latest agent reply)
   std::string title;          // kNewEntry (defaults to the question)
   std::string answer;         // kNewEntry without reply_seq
   std::string team;
@@ -86,6 +87,9 @@ class KnowledgeLoop {
   // Questions of `desk` escalated for low confidence or marked unhelpful since `since` (micros),
   // grouped and ranked, each with the nearest existing entry. NotFound for an unknown desk.
   Result<std::vector<GapReportEntry>> Gaps(std::string_view desk, int64_t since) const;
+
+  // The clock the loop stamps drafts and versions with (report windows are measured on it).
+  Clock* clock() const { return clock_; }
 
   // An agent's draft from a conversation of their desk (NotFound otherwise). InvalidArgument
   // when the reply, entry or question is missing or invalid.

@@ -110,7 +110,7 @@ KbDiff DiffKnowledgeBases(const KnowledgeBase& before, const KnowledgeBase& afte
     seen.insert(e.id);
     auto it = old_entries.find(e.id);
     if (it == old_entries.end()) {
-      diff.added.push_back(e.id);
+      diff.added.push_back(e);
       continue;
     }
     const KbEntry& o = *it->second;
@@ -138,7 +138,7 @@ KbDiff DiffKnowledgeBases(const KnowledgeBase& before, const KnowledgeBase& afte
     }
   }
   for (const KbEntry& e : before.entries) {
-    if (!seen.count(e.id)) diff.removed.push_back(e.id);
+    if (!seen.count(e.id)) diff.removed.push_back(e);
   }
   return diff;
 }
@@ -146,8 +146,12 @@ KbDiff DiffKnowledgeBases(const KnowledgeBase& before, const KnowledgeBase& afte
 std::string FormatKbDiff(const KbDiff& diff) {
   if (diff.empty()) return "no changes\n";
   std::string out;
-  for (const std::string& id : diff.added) out += "+ " + id + "\n";
-  for (const std::string& id : diff.removed) out += "- " + id + "\n";
+  for (const KbEntry& e : diff.added) {
+    out += "+ " + e.id + ": " + e.title + "\n";
+    for (const std::string& q : e.questions) out += "    + \"" + q + "\"\n";
+    out += "    answer: " + e.answer + "\n";
+  }
+  for (const KbEntry& e : diff.removed) out += "- " + e.id + ": " + e.title + "\n";
   for (const EntryChange& c : diff.changed) {
     std::vector<std::string> parts;
     if (!c.questions_added.empty()) parts.push_back("+" + std::to_string(c.questions_added.size()) + " questions");

@@ -58,15 +58,16 @@ struct EntryChange {
 };
 
 struct KbDiff {
-  std::vector<std::string> added;    // entry ids only in `after`
-  std::vector<std::string> removed;  // entry ids only in `before`
+  std::vector<KbEntry> added;        // entries only in `after`
+  std::vector<KbEntry> removed;      // entries only in `before`
   std::vector<EntryChange> changed;  // in both, different
   bool empty() const { return added.empty() && removed.empty() && changed.empty(); }
 };
 
 KbDiff DiffKnowledgeBases(const KnowledgeBase& before, const KnowledgeBase& after);
 
-// The diff as lines a person reads: "+ entry", "- entry", "~ entry: +2 questions, answer changed".
+// The diff as lines a person reads: "+ entry: title" (with its questions and answer), "- entry:
+// title", "~ entry: +2 questions, answer changed" (with the questions added and removed).
 std::string FormatKbDiff(const KbDiff& diff);
 
 }  // namespace kefu

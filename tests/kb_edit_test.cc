@@ -73,16 +73,17 @@ TEST_CASE("the diff names added, removed and changed entries") {
   e.questions = {"q"};
   after.entries.push_back(e);
   KbDiff d = DiffKnowledgeBases(before, after);
-  CHECK(d.added == std::vector<std::string>{"new.one"});
+  REQUIRE(d.added.size() == 1);
+  CHECK(d.added[0].id == "new.one");
   CHECK(d.removed.empty());
   REQUIRE(d.changed.size() == 1);
   CHECK(d.changed[0].answer_changed);
   CHECK(d.changed[0].questions_added == std::vector<std::string>{"vacation"});
   const std::string text = FormatKbDiff(d);
-  CHECK(text.find("+ new.one") != std::string::npos);
+  CHECK(text.find("+ new.one: t\n    + \"q\"\n    answer: a\n") != std::string::npos);
   CHECK(text.find("~ leave.annual: +1 questions, answer changed") != std::string::npos);
   CHECK(DiffKnowledgeBases(before, before).empty());
-  CHECK(FormatKbDiff(DiffKnowledgeBases(after, before)).find("- new.one") != std::string::npos);
+  CHECK(FormatKbDiff(DiffKnowledgeBases(after, before)).find("- new.one: t\n") != std::string::npos);
 }
 
 }  // namespace

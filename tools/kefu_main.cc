@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--config", serve.config_path, "Server configuration (desks, KBs, agents)");
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
   serve_cmd->add_option("--data", serve.data_dir, "Data directory (store, admin token)")->capture_default_str();
+  serve_cmd->add_option("--kb-max-accuracy-drop", serve.kb_max_accuracy_drop,
+                        "A KB publish that lowers accuracy on labelled questions or the KB's examples by more is refused (default 0.02)")
+      ->check(CLI::Range(0.0, 1.0));
   serve_cmd->add_flag("--no-ip-limits", serve.no_ip_limits,
                       "No per-address budgets (requests, logins, new conversations): load tests from one address");
   serve_cmd->add_option("--threads", serve.threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")

@@ -192,7 +192,9 @@ int RunServe(const ServeArgs& args) {
   wecom.RegisterRoutes(api.get());
   AppWebhookSender app_webhook(engine->get());
   // The knowledge loop: gap reports, drafts, review and publish (docs/api.md).
-  KnowledgeLoop knowledge(engine->get(), &clock);
+  KnowledgeLoopOptions knowledge_options;
+  knowledge_options.max_accuracy_drop = args.kb_max_accuracy_drop;
+  KnowledgeLoop knowledge(engine->get(), &clock, knowledge_options);
   AddKnowledgeRoutes(api.get(), &knowledge, engine->get());
   auto port = api->Bind(listen->host, listen->port);
   if (!port.ok()) return Fail(port.status());

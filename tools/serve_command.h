@@ -18,6 +18,7 @@ struct ServeArgs {
   bool no_ip_limits = false;              // no per-IP budgets (load tests from one address)
   int threads = 0;                        // worker threads; 0 the default
   bool quiet = false;                     // no per-request log lines
+  double kb_max_accuracy_drop = 0.02;     // a KB publish that lowers accuracy more is refused
 };
 
 // The config at `path`, or the demo desks' (kefu.demo.json in the source tree) when "".

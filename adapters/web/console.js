@@ -1,6 +1,8 @@
 // kefu agent console (/console): login, presence, the queue, my conversations, the conversation view
-// with the KB's suggested answers, replies, internal notes, transfer, resolve, and a dashboard of
-// the desk drawn as inline SVG. Plain JavaScript over the HTTP API (docs/api.md); live updates
+// with the KB's suggested answers, replies, internal notes, transfer, resolve, a dashboard of the
+// desk drawn as inline SVG, and the knowledge loop: the KB's gaps, drafts made from the agents' work,
+// and (with the admin token) review, publish, versions and rollback. Plain JavaScript over the HTTP
+// API (docs/api.md); live updates
 // come from the agent SSE stream read with fetch (it needs the Authorization header), resumed with
 // Last-Event-ID, with the long-poll route as the fallback. Every text from the server is set with
 // textContent, never parsed as HTML.
@@ -8,6 +10,7 @@
   'use strict';
 
   const SESSION_KEY = 'kefu.console';
+  const ADMIN_KEY = 'kefu.console.admin';  // the admin token: sessionStorage only, never localStorage
   const HEARTBEAT_MS = 30000;
   const DASH_REFRESH_MS = 15000;
   const LONG_WAIT_SECONDS = 300;
@@ -49,6 +52,7 @@
     view: null,         // its agent view
     seen: new Map(),    // seq -> <li>
     lastSeq: 0,
+    lastReplySeq: 0,    // the last agent reply shown: the answer of "Save as KB draft"
     loadToken: 0,       // guards against a slow load of a conversation no longer shown
     lastEventId: null,
     live: { gen: 0, abort: null, transport: 'sse', failures: 0, polls: 0 },
@@ -57,6 +61,10 @@
     timers: [],
     scheduled: {},
     stats: null,
+    suggestions: [],    // the KB's suggestions for the conversation shown
+    used: null,         // the suggestion put in the reply box: {conversation, entry_id, answer, question}
+    admin: null,        // the admin token, for the Knowledge tab
+    kb: { language: '', languages: new Set(), drafts: [], load: 0 },
   };
 
   // ---- API ------------------------------------------------------------------------------------
@@ -69,9 +77,10 @@
     }
   }
 
-  async function api(method, path, body) {
+  // `token` defaults to the agent's; the Knowledge tab passes the admin token.
+  async function api(method, path, body, token = S.token) {
     const headers = { Accept: 'application/json' };
-    if (S.token) headers.Authorization = `Bearer ${S.token}`;
+    if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;
     try {
@@ -87,13 +96,14 @@
     }
     if (!res.ok) {
       const err = (data && data.error) || {};
-      if (res.status === 401 && S.token && path !== '/v1/agent/login') sessionEnded('Your session has ended. Please log in again.');
+      if (res.status === 401 && token && token === S.token && path !== '/v1/agent/login') sessionEnded('Your session has ended. Please log in again.');
       throw new ApiError(res.status, err.code || 'http', err.message || res.statusText);
     }
     return data;
   }
 
   const convPath = (id, suffix) => `/v1/agent/conversations/${encodeURIComponent(id)}${suffix || ''}`;
+  const adminPath = (suffix) => `/v1/admin/desks/${encodeURIComponent(S.desk)}${suffix}`;
 
   function toast(text) {
     const t = el('div', { class: 'toast' }, text);
@@ -142,6 +152,11 @@
   const waitSeconds = (v) => (v.waiting_since ? (Date.now() * 1000 - v.waiting_since) / 1e6 : 0);
   const timeOf = (micros) => new Date(Math.floor(micros / 1000)).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const truncate = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+  // Unix seconds as a date and time; 0 is "since the start".
+  const dateTime = (seconds) => (seconds > 0
+    ? new Date(seconds * 1000).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+    : 'from the start');
+  const accuracy = (x) => (Number.isFinite(x) && x >= 0 ? `${(x * 100).toFixed(1)}%` : '—');
 
   // ---- Login and session -------------------------------------------------------------------------
 
@@ -189,7 +204,9 @@
     S.timers = [];
     S.token = null;
     S.current = null;
+    S.admin = null;
     sessionStorage.removeItem(SESSION_KEY);
+    sessionStorage.removeItem(ADMIN_KEY);
     showLogin(message);
   }
 
@@ -254,16 +271,17 @@
 
   // ---- Tabs --------------------------------------------------------------------------------------
 
+  const TABS = { work: ['tab-work', 'work'], dash: ['tab-dash', 'dashboard'], kb: ['tab-kb', 'knowledge'] };
+
   function showTab(which) {
-    const dash = which === 'dash';
-    $('tab-work').setAttribute('aria-selected', String(!dash));
-    $('tab-dash').setAttribute('aria-selected', String(dash));
-    $('work').hidden = dash;
-    $('dashboard').hidden = !dash;
-    if (dash) loadDashboard();
+    for (const [name, [tab, panel]] of Object.entries(TABS)) {
+      $(tab).setAttribute('aria-selected', String(name === which));
+      $(panel).hidden = name !== which;
+    }
+    if (which === 'dash') loadDashboard();
+    if (which === 'kb') loadKnowledge();
   }
-  $('tab-work').addEventListener('click', () => showTab('work'));
-  $('tab-dash').addEventListener('click', () => showTab('dash'));
+  for (const [name, [tab]] of Object.entries(TABS)) $(tab).addEventListener('click', () => showTab(name));
 
   // ---- Lists: the queue and my conversations ---------------------------------------------------
 
@@ -383,11 +401,18 @@
       S.current = id;
       S.seen.clear();
       S.lastSeq = 0;
+      S.lastReplySeq = 0;
+      $('btn-draft').disabled = true;
       $('history').replaceChildren();
       $('sugg-list').replaceChildren();
       $('sugg-question').textContent = '';
       $('transfer-form').hidden = true;
       $('composer-error').hidden = true;
+      S.suggestions = [];
+      S.used = null;
+      $('draft-title').value = '';
+      $('teach-note').textContent = '';
+      fillExampleEntries();
     }
     for (const li of document.querySelectorAll('.conv-item')) li.classList.toggle('current', li.dataset.id === id);
     $('conv-empty').hidden = true;
@@ -472,6 +497,10 @@
     }
     history.insertBefore(li, before);
     S.lastSeq = Math.max(S.lastSeq, m.seq);
+    if (kind === 'agent' && m.seq > S.lastReplySeq) {
+      S.lastReplySeq = m.seq;
+      $('btn-draft').disabled = false;
+    }
     history.scrollTop = history.scrollHeight;
   }
 
@@ -483,13 +512,17 @@
       list.replaceChildren();
       const q = S.view && S.view.last_question;
       $('sugg-question').textContent = q ? `For “${q}”` : '';
-      for (const s of data.suggestions || []) {
+      S.suggestions = data.suggestions || [];
+      fillExampleEntries();
+      for (const s of S.suggestions) {
         const li = el('li', { class: 'sugg', 'data-entry': s.entry_id });
         const use = el('button', { class: 'use', type: 'button' }, 'Use');
         use.addEventListener('click', () => {
           setComposerMode('reply');
           $('reply').value = s.answer || '';
           $('reply').focus();
+          // Sent unchanged, it labels the question with this entry (POST .../labelled).
+          S.used = { conversation: id, entry_id: s.entry_id, answer: (s.answer || '').trim(), question: q || '' };
         });
         const row = el('div', { class: 's-row' });
         row.append(el('span', { class: 'muted' }, s.entry_id), use);
@@ -534,6 +567,11 @@
       $('reply').value = '';
       $('composer-error').hidden = true;
       if (id === S.current) addHistory(data.message);
+      if (mode === 'reply') {
+        const used = S.used;
+        S.used = null;
+        if (used && used.conversation === id && used.answer === text) recordLabelled(id, used);
+      }
     } catch (err) {
       $('composer-error').hidden = false;
       $('composer-error').textContent = err.status === 409 ? 'Only the agent serving this conversation can reply. Claim it first.' : err.message;
@@ -541,6 +579,79 @@
       $('btn-send').disabled = false;
     }
   });
+
+
+  // ---- Teaching the KB: drafts and labelled questions (the knowledge loop) -------------------------
+
+  // "Add question to an entry" offers the entries the KB suggested for the customer's question.
+  function fillExampleEntries() {
+    const select = $('example-entry');
+    select.replaceChildren();
+    for (const s of S.suggestions) select.appendChild(el('option', { value: s.entry_id }, `${s.title || s.entry_id} (${s.entry_id})`));
+    if (S.suggestions.length === 0) select.appendChild(el('option', { value: '' }, 'no suggested entry'));
+    select.disabled = S.suggestions.length === 0;
+    $('btn-example').disabled = S.suggestions.length === 0;
+  }
+
+  function teachNote(text, isError) {
+    $('teach-note').textContent = text;
+    $('teach-note').classList.toggle('error', Boolean(isError));
+  }
+
+  // POST .../drafts; `said(draft)` is the confirmation. True when saved.
+  async function saveDraft(body, said) {
+    const id = S.current;
+    if (!id) return false;
+    try {
+      const data = await api('POST', convPath(id, '/drafts'), body);
+      if (id === S.current) teachNote(said(data.draft));
+      return true;
+    } catch (err) {
+      if (id === S.current) teachNote(`Not saved: ${err.message}`, true);
+      return false;
+    }
+  }
+
+  // New entry: the last agent reply is the answer, the customer's question before it the example.
+  $('teach').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!S.lastReplySeq) return;
+    const title = $('draft-title').value.trim();
+    const body = { kind: 'new_entry', reply_seq: S.lastReplySeq };
+    if (title) body.title = title;
+    $('btn-draft').disabled = true;
+    try {
+      const saved = await saveDraft(body, (d) => `Saved as a KB draft: “${truncate(d.title || '', 80)}”. An admin reviews it under Knowledge.`);
+      if (saved) $('draft-title').value = '';
+    } finally {
+      $('btn-draft').disabled = !S.lastReplySeq;
+    }
+  });
+
+  $('btn-example').addEventListener('click', async () => {
+    const entry = $('example-entry').value;
+    if (!entry) return;
+    $('btn-example').disabled = true;
+    try {
+      await saveDraft({ kind: 'add_examples', entry_id: entry },
+        (d) => `Saved as a KB draft: “${truncate((d.questions || [])[0] || '', 80)}” as a new question of ${d.entry_id}.`);
+    } finally {
+      $('btn-example').disabled = S.suggestions.length === 0;
+    }
+  });
+
+  // A suggested answer was sent unchanged: the question is a labelled real question of that entry,
+  // which every publish is checked against.
+  async function recordLabelled(id, used) {
+    const body = { entry_id: used.entry_id };
+    if (used.question) body.question = used.question;
+    try {
+      await api('POST', convPath(id, '/labelled'), body);
+      if (id === S.current) teachNote(`Recorded: ${used.entry_id} answers “${truncate(used.question || 'the question', 80)}”.`);
+    } catch {
+      // a help for the checks of the next publish, not a must
+    }
+  }
 
   $('btn-claim').addEventListener('click', () => S.current && claimConversation(S.current));
 
@@ -785,9 +896,10 @@
 
   async function loadDashboard() {
     try {
-      const [stats] = await Promise.all([api('GET', '/v1/agent/stats'), loadQueue()]);
+      const [stats, gaps] = await Promise.all([api('GET', '/v1/agent/stats'), api('GET', '/v1/agent/gaps').catch(() => null), loadQueue()]);
       S.stats = stats;
       renderDashboard(stats);
+      if (gaps) renderGaps(gaps.gaps || []);
       $('dash-updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
     } catch (e) {
       $('dash-updated').textContent = `not updated: ${e.message}`;
@@ -838,6 +950,35 @@
         { label: 'Escalation rate', value: s.escalation_rate || 0, max: 1, text: percent(s.escalation_rate) },
       ], '#d4a72c')),
     );
+  }
+
+  // The knowledge gaps, ranked as the server ranks them (by how many customers asked).
+  function renderGaps(gaps) {
+    const list = $('gaps-list');
+    list.replaceChildren();
+    for (const g of gaps) {
+      if (g.language) S.kb.languages.add(g.language);
+      const li = el('li', { class: 'gap' });
+      const examples = el('ul', { class: 'g-examples', 'aria-label': 'What customers asked' });
+      for (const x of (g.examples || []).slice(0, 5)) examples.appendChild(el('li', {}, x));
+      const figures = el('div', { class: 'g-figures' });
+      figures.append(
+        el('span', { class: 'g-customers' }, `${g.customers} ${g.customers === 1 ? 'customer' : 'customers'}`),
+        el('span', { class: 'muted' }, `${g.questions} ${g.questions === 1 ? 'question' : 'questions'}`),
+        el('span', { class: 'muted' }, `first ${dateTime(g.first_seen)} · last ${dateTime(g.last_seen)}`),
+      );
+      const nearest = el('div', { class: 'g-nearest' });
+      if (g.nearest_entry) {
+        nearest.append(el('span', { class: 'muted' }, 'nearest entry '), el('span', { class: 'entry' }, g.nearest_entry),
+          el('span', { class: 'muted' }, `· confidence ${Number(g.nearest_confidence).toFixed(2)}`));
+      } else {
+        nearest.appendChild(el('span', { class: 'muted' }, 'no similar entry'));
+      }
+      if (g.language) nearest.appendChild(el('span', { class: 'tag' }, g.language));
+      li.append(examples, figures, nearest);
+      list.appendChild(li);
+    }
+    $('gaps-empty').hidden = gaps.length > 0;
   }
 
   function chart(title, svg, emptyNote) {
@@ -924,6 +1065,226 @@
     return svg;
   }
 
+  // ---- Knowledge: review drafts, publish, versions, rollback (with the admin token) ----------------
+
+  function showAdminForm(message) {
+    $('admin-form').hidden = false;
+    $('kb-admin').hidden = true;
+    $('admin-error').hidden = !message;
+    $('admin-error').textContent = message || '';
+    $('kb-updated').textContent = '';
+    $('admin-form').elements.token.focus();
+  }
+
+  function forgetAdmin(message) {
+    S.admin = null;
+    sessionStorage.removeItem(ADMIN_KEY);
+    $('publish-result').hidden = true;
+    showAdminForm(message);
+  }
+
+  $('admin-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = e.currentTarget.elements.token;
+    const token = input.value.trim();
+    if (!token) return;
+    S.admin = token;
+    sessionStorage.setItem(ADMIN_KEY, token);
+    input.value = '';
+    loadKnowledge();
+  });
+  $('admin-forget').addEventListener('click', () => forgetAdmin(''));
+  $('kb-reload').addEventListener('click', () => loadKnowledge());
+  $('kb-language').addEventListener('change', (e) => {
+    S.kb.language = e.currentTarget.value;
+    $('publish-result').hidden = true;
+    loadKnowledge();
+  });
+
+  // An admin call; a token the server refuses goes back to the token form.
+  async function adminApi(method, suffix, body) {
+    const token = S.admin;
+    try {
+      return await api(method, adminPath(suffix), body, token);
+    } catch (e) {
+      if (e.status === 401 && token === S.admin) forgetAdmin('The admin token was not accepted.');
+      throw e;
+    }
+  }
+
+  const languageQuery = () => (S.kb.language ? `?language=${encodeURIComponent(S.kb.language)}` : '');
+
+  async function loadKnowledge() {
+    if (!S.admin) {
+      showAdminForm('');
+      return;
+    }
+    $('admin-form').hidden = true;
+    $('kb-admin').hidden = false;
+    const load = ++S.kb.load;
+    try {
+      const drafts = await adminApi('GET', '/drafts?status=draft');
+      if (load !== S.kb.load) return;
+      S.kb.drafts = drafts.drafts || [];
+      for (const d of S.kb.drafts) if (d.language) S.kb.languages.add(d.language);
+      if (!S.kb.language && S.kb.drafts.length > 0) S.kb.language = S.kb.drafts[0].language || '';
+      const [versions, stats] = await Promise.all([
+        adminApi('GET', `/kb/versions${languageQuery()}`),
+        adminApi('GET', `/stats/versions${languageQuery()}`),
+      ]);
+      if (load !== S.kb.load) return;
+      const list = versions.versions || [];
+      for (const v of list) if (v.language) S.kb.languages.add(v.language);
+      if (!S.kb.language && list.length > 0) S.kb.language = list[0].language;
+      renderLanguages();
+      renderDrafts();
+      renderVersions(list, stats.versions || []);
+      $('kb-updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    } catch (e) {
+      if (e.status !== 401 && load === S.kb.load) $('kb-updated').textContent = `not updated: ${e.message}`;
+    }
+  }
+
+  // The KB languages seen in drafts, versions and gaps (the API has no list of them).
+  function renderLanguages() {
+    const select = $('kb-language');
+    select.replaceChildren();
+    if (!S.kb.language) select.appendChild(el('option', { value: '' }, "the desk's first"));
+    for (const lang of [...S.kb.languages].sort()) {
+      const open = S.kb.drafts.filter((d) => d.language === lang).length;
+      select.appendChild(el('option', { value: lang }, open ? `${lang} · ${open} open ${open === 1 ? 'draft' : 'drafts'}` : lang));
+    }
+    select.value = S.kb.language;
+  }
+
+  function renderDrafts() {
+    const list = $('drafts-list');
+    list.replaceChildren();
+    const lang = S.kb.language;
+    const drafts = S.kb.drafts.filter((d) => !lang || !d.language || d.language === lang);
+    for (const d of drafts) {
+      const li = el('li', { class: 'draft', 'data-id': d.id, 'data-kind': d.kind });
+      const head = el('label', { class: 'd-head' });
+      const adding = d.kind === 'add_examples';
+      head.append(
+        el('input', { type: 'checkbox', value: d.id, checked: true }),
+        el('span', { class: 'd-title' }, adding ? d.entry_id : d.title || ''),
+        el('span', { class: 'tag' }, adding ? 'new question for an entry' : 'new entry'),
+      );
+      li.appendChild(head);
+      const questions = el('ul', { class: 'd-questions', 'aria-label': 'Questions' });
+      for (const q of d.questions || []) questions.appendChild(el('li', {}, q));
+      li.appendChild(questions);
+      if (d.answer) li.appendChild(el('div', { class: 'd-answer' }, d.answer));
+      const meta = [!adding && d.entry_id ? `id ${d.entry_id}` : '', d.team ? `team ${d.team}` : '', `by ${d.author}`, dateTime(d.created)];
+      const row = el('div', { class: 'd-row' });
+      const reject = el('button', { type: 'button', class: 'reject' }, 'Reject');
+      reject.addEventListener('click', () => rejectDraft(d, reject));
+      row.append(el('span', { class: 'muted' }, meta.filter(Boolean).join(' · ')), reject);
+      li.appendChild(row);
+      list.appendChild(li);
+    }
+    $('drafts-count').textContent = String(drafts.length);
+    $('drafts-empty').hidden = drafts.length > 0;
+    $('btn-publish').disabled = drafts.length === 0;
+  }
+
+  async function rejectDraft(d, button) {
+    button.disabled = true;
+    try {
+      await adminApi('POST', `/drafts/${encodeURIComponent(d.id)}/reject`, {});
+      toast('Draft rejected.');
+      await loadKnowledge();
+    } catch (e) {
+      button.disabled = false;
+      if (e.status !== 401) toast(`Not rejected: ${e.message}`);
+    }
+  }
+
+  $('btn-publish').addEventListener('click', async () => {
+    const ids = [...document.querySelectorAll('#drafts-list input[type=checkbox]:checked')].map((c) => c.value);
+    if (ids.length === 0) {
+      publishResult('refused', 'Nothing to publish', [el('p', {}, 'Select the drafts to publish.')]);
+      return;
+    }
+    const body = { drafts: ids };
+    if (S.kb.language) body.language = S.kb.language;
+    $('btn-publish').disabled = true;
+    let published = null;
+    try {
+      published = await adminApi('POST', '/kb/publish', body);
+    } catch (e) {
+      // 409: the check refused it; the message gives the accuracies before and after.
+      if (e.status !== 401) publishResult('refused', e.status === 409 ? 'Publish refused' : 'Not published', [el('p', {}, e.message)]);
+    }
+    $('btn-publish').disabled = false;
+    if (!published) return;
+    const v = published.version || {};
+    const figures = el('table', { class: 'figures' });
+    const row = (label, before, after) => {
+      const tr = el('tr');
+      tr.append(el('th', {}, label), el('td', {}, before), el('td', { 'aria-hidden': 'true' }, '→'), el('td', {}, after));
+      return tr;
+    };
+    figures.append(
+      row('Labelled questions', accuracy(published.labelled_accuracy_before), accuracy(v.labelled_accuracy)),
+      row("The KB's own examples", accuracy(published.examples_accuracy_before), accuracy(v.examples_accuracy)),
+    );
+    publishResult('ok', `Published: version ${v.version} is live (${v.entries} entries)`, [
+      figures,
+      el('pre', { class: 'diff' }, published.diff || '(no change)'),
+    ]);
+    if (v.language) S.kb.language = v.language;
+    await loadKnowledge();
+  });
+
+  function publishResult(kind, title, parts) {
+    const out = $('publish-result');
+    out.className = `publish-result ${kind}`;
+    out.replaceChildren(el('h4', {}, title), ...parts);
+    out.hidden = false;
+  }
+
+  function renderVersions(versions, perVersion) {
+    const body = $('versions-body');
+    body.replaceChildren();
+    for (const v of [...versions].reverse()) {  // newest first
+      const tr = el('tr', { 'data-version': v.version, class: v.current ? 'current' : '' });
+      const name = el('td', { class: 'v-name' }, `v${v.version}`);
+      if (v.current) name.appendChild(el('span', { class: 'tag state-agent' }, 'live'));
+      const action = el('td');
+      if (!v.current) {
+        const back = el('button', { type: 'button', class: 'rollback' }, 'Rollback');
+        back.addEventListener('click', () => rollback(v, back));
+        action.appendChild(back);
+      }
+      tr.append(name, el('td', {}, dateTime(v.published)), el('td', { class: 'v-author' }, v.author || ''), el('td', {}, String(v.entries)),
+        el('td', {}, accuracy(v.labelled_accuracy)), el('td', {}, accuracy(v.examples_accuracy)), action);
+      body.appendChild(tr);
+    }
+    $('versions').hidden = versions.length === 0;
+    $('versions-empty').hidden = versions.length > 0;
+    // Did the publish help? The bot resolution rate of the conversations each version served.
+    const rows = perVersion.map((p) => {
+      const st = p.stats || {};
+      const n = st.conversations || 0;
+      return { label: `v${p.version} · ${n} ${n === 1 ? 'conversation' : 'conversations'}`, value: st.bot_resolution_rate || 0, max: 1, text: percent(st.bot_resolution_rate) };
+    });
+    $('version-chart').replaceChildren(chart('Bot resolution rate per KB version', hbars(rows, '#8250df'), rows.length === 0 ? 'No versions yet.' : null));
+  }
+
+  async function rollback(v, button) {
+    button.disabled = true;
+    try {
+      const data = await adminApi('POST', '/kb/rollback', { language: v.language, version: v.version });
+      toast(`Version ${v.version} is live again (recorded as version ${data.version.version}).`);
+      await loadKnowledge();
+    } catch (e) {
+      button.disabled = false;
+      if (e.status !== 401) toast(`Not rolled back: ${e.message}`);
+    }
+  }
+
   // ---- Start ----------------------------------------------------------------------------------------
 
   try {
@@ -931,6 +1292,7 @@
     if (saved && saved.token) {
       Object.assign(S, { token: saved.token, desk: saved.desk, username: saved.username, presence: saved.presence || 'offline' });
     }
+    S.admin = sessionStorage.getItem(ADMIN_KEY) || null;
   } catch {
     // no session
   }

@@ -6,158 +6,17 @@
 //
 // OUT_DIR receives screenshots (and, on a failure, screenshots of every open page). With
 // KEFU_UPDATE_SCREENSHOTS=1 the screenshots shown in the README are also written to docs/.
-// Exit status 0 when every check passed, 1 otherwise.
+// Exit status 0 when every check passed, 1 otherwise. The setup it shares with the other browser
+// tests (kefu serve, Chromium, steps, helpers) is in harness.mjs.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
 
-const [kefuBin, sourceRoot, outDir] = process.argv.slice(2);
-if (!kefuBin || !sourceRoot || !outDir) {
-  console.error('usage: web_test.mjs KEFU_BINARY SOURCE_ROOT OUT_DIR');
-  process.exit(2);
-}
-const CHROMIUM = process.env.KEFU_CHROMIUM || '/usr/bin/chromium';
-const UPDATE_DOCS = process.env.KEFU_UPDATE_SCREENSHOTS === '1';
+import { setUp } from './harness.mjs';
+
 const XSS = '<img src=x onerror=alert(1)>';
 const ADMIN_TOKEN = 'browser-test-admin-token-0123456789';
 
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  console.error('FAIL: playwright-core is not installed: run `npm ci` at the repository root (tools/test does).');
-  process.exit(1);
-}
-if (!fs.existsSync(CHROMIUM)) {
-  console.error(`FAIL: no Chromium at ${CHROMIUM}: install Debian's chromium package (tools/setup does).`);
-  process.exit(1);
-}
-fs.mkdirSync(outDir, { recursive: true });
-
-// ---- kefu serve -------------------------------------------------------------------------------
-
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kefu-browser-'));
-const kefuLog = [];
-const kefu = spawn(kefuBin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--config', path.join(sourceRoot, 'kefu.demo.json')], {
-  env: { ...process.env, KEFU_ADMIN_TOKEN: ADMIN_TOKEN },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-kefu.stderr.on('data', (d) => {
-  kefuLog.push(d.toString());
-  if (kefuLog.length > 400) kefuLog.splice(0, kefuLog.length - 400);
-});
-const base = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('kefu serve printed no address within 60 s')), 60000);
-  kefu.on('exit', (code) => reject(new Error(`kefu serve exited with ${code}: ${kefuLog.join('')}`)));
-  readline.createInterface({ input: kefu.stdout }).on('line', (line) => {
-    const m = /^kefu is listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
-    if (m) {
-      clearTimeout(timer);
-      resolve(m[1]);
-    }
-  });
-});
-console.log(`kefu serve on ${base}, data in ${dataDir}`);
-
-// ---- Test harness -------------------------------------------------------------------------------
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
-
-const pages = new Map();   // name -> page, for screenshots on failure
-const problems = [];       // dialogs, page errors, CSP violations: each fails the run at the end
-let failures = 0;
-let passed = 0;
-
-// Records a CSP violation seen by the page (runs before any page script; not subject to the CSP).
-const CSP_PROBE = () => {
-  window.__cspViolations = [];
-  document.addEventListener('securitypolicyviolation', (e) => {
-    window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
-  });
-};
-
-async function newPage(context, name) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await page.addInitScript(CSP_PROBE);
-  page.on('dialog', async (d) => {
-    problems.push(`${name}: a dialog opened: ${d.type()} ${d.message()}`);
-    await d.dismiss().catch(() => {});
-  });
-  page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource|net::ERR_FAILED/.test(m.text())) {
-      problems.push(`${name}: console error: ${m.text()}`);
-    }
-  });
-  pages.set(name, page);
-  return page;
-}
-
-async function cspViolations(page) {
-  return page.evaluate(() => window.__cspViolations || []);
-}
-
-async function step(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    failures++;
-    console.log(`not ok - ${name}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
-    for (const [pageName, page] of pages) {
-      if (page.isClosed()) continue;
-      const file = path.join(outDir, `failure-${pageName}.png`);
-      await page.screenshot({ path: file, fullPage: false }).catch(() => {});
-      console.log(`  screenshot: ${file}`);
-    }
-    throw e;
-  }
-}
-
-async function screenshot(page, name, locator) {
-  const file = path.join(outDir, name);
-  await (locator || page).screenshot({ path: file });
-  if (UPDATE_DOCS) fs.copyFileSync(file, path.join(sourceRoot, 'docs', name));
-}
-
-async function api(method, route, body, token) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(base + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = await res.json();
-  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
-
-// Waits until `predicate()` holds (checked every 50 ms).
-async function until(predicate, what, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-// Widget locators (Playwright's CSS engine pierces the open shadow root of <kefu-widget>).
-const W = (sel) => `kefu-widget ${sel}`;
-
-async function ask(page, text) {
-  await page.locator(W('textarea')).fill(text);
-  await page.locator(W('textarea')).press('Enter');
-  await page.locator(W('.msg-customer .text'), { hasText: text }).last().waitFor();
-}
+const { base, browser, problems, newPage, cspViolations, step, screenshot, api, until, W, ask, consoleLogin, run } =
+  await setUp('web_test.mjs', { env: { KEFU_ADMIN_TOKEN: ADMIN_TOKEN } });
 
 // ---- Scenarios ----------------------------------------------------------------------------------
 
@@ -211,12 +70,8 @@ async function desktopScenario() {
   });
 
   await step('an agent logs in to the console and goes online', async () => {
-    const res = await agent.goto(`${base}/console`);
+    const res = await consoleLogin(agent, 'hr', 'li.na', 'demo-li.na-8080');
     assert.match(res.headers()['content-security-policy'], /connect-src 'self'/);
-    await agent.locator('#login-form input[name=desk]').fill('hr');
-    await agent.locator('#login-form input[name=username]').fill('li.na');
-    await agent.locator('#login-form input[name=password]').fill('demo-li.na-8080');
-    await agent.locator('#login-form button[type=submit]').click();
     await agent.locator('#app').waitFor();
     await agent.locator('#live.on').waitFor();
     await agent.locator('.presence button[data-presence=online]').click();
@@ -423,11 +278,7 @@ async function phoneScenario() {
   await step('console: a new customer message shows as unread until the agent opens it', async () => {
     const consoleContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const agent = await newPage(consoleContext, 'console-kim');
-    await agent.goto(`${base}/console`);
-    await agent.locator('#login-form input[name=desk]').fill('shop');
-    await agent.locator('#login-form input[name=username]').fill('kim');
-    await agent.locator('#login-form input[name=password]').fill('kim-password-1');
-    await agent.locator('#login-form button[type=submit]').click();
+    await consoleLogin(agent, 'shop', 'kim', 'kim-password-1');
     await agent.locator('#live.on').waitFor();
     const item = agent.locator('#mine-list .conv-item').first();
     await item.waitFor();
@@ -493,25 +344,8 @@ async function chineseScenario() {
 
 // ---- Run ------------------------------------------------------------------------------------------
 
-let exitCode = 0;
-try {
+await run(async () => {
   await desktopScenario();
   await phoneScenario();
   await chineseScenario();
-  await step('no dialogs, page errors or console errors on any page', async () => {
-    assert.deepEqual(problems, []);
-  });
-} catch {
-  exitCode = 1;
-} finally {
-  await browser.close().catch(() => {});
-  kefu.kill('SIGTERM');
-  await new Promise((resolve) => (kefu.exitCode !== null ? resolve() : kefu.on('exit', resolve)));
-  if (exitCode !== 0 || failures > 0) {
-    console.log('--- last lines of kefu serve\'s log:');
-    console.log(kefuLog.join('').split('\n').slice(-40).join('\n'));
-  }
-  fs.rmSync(dataDir, { recursive: true, force: true });
-}
-console.log(`${passed} passed, ${failures} failed`);
-process.exit(exitCode || (failures > 0 ? 1 : 0));
+});

@@ -82,7 +82,7 @@ TEST_CASE("a 50 MB POST is refused with 413 and the server keeps serving") {
 
 TEST_CASE("a throwing handler's message does not leak: a generic JSON 500 with a request id") {
   TestServer::Setup setup;
-  setup.extra_routes = [](HttpApi& api) {
+  setup.extra_routes = [](HttpApi& api, Engine&, kefu::Clock&) {
     api.AddRoute("GET", "/v1/test/throw", RouteAuth::kPublic, 0,
                  [](HttpCall&) { throw std::runtime_error("secret: db password hunter2"); });
     api.AddRoute("POST", "/v1/test/throw", RouteAuth::kPublic, 1024, [](HttpCall&) { throw 42; });

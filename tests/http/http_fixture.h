@@ -89,7 +89,8 @@ struct TestServer {
     ServerOptions options = TestServerOptions();
     std::vector<DeskConfig> desks = {ShopDesk(), HrDesk()};
     bool leveldb = false;  // a real store in a temp dir instead of LevelDB's in-memory Env
-    std::function<void(HttpApi&)> extra_routes;
+    // Routes beyond the HTTP API's own (as `kefu serve` adds the channels' and the knowledge loop's).
+    std::function<void(HttpApi&, Engine&, Clock&)> extra_routes;
   };
 
   TestServer() : TestServer(Setup()) {}
@@ -110,7 +111,7 @@ struct TestServer {
     REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
     engine = std::move(*opened);
     api = std::make_unique<HttpApi>(engine.get(), setup.options);
-    if (setup.extra_routes) setup.extra_routes(*api);
+    if (setup.extra_routes) setup.extra_routes(*api, *engine, clock);
     auto bound = api->Bind("127.0.0.1", 0);
     REQUIRE_MESSAGE(bound.ok(), bound.status().ToString());
     port = *bound;
