@@ -60,6 +60,26 @@ for field in in_scope_accuracy in_scope_accuracy_at_threshold oos_recall oos_pre
   expect "eval --json has $field" 0 "\"$field\":" -- cat "$tmp/eval.json"
 done
 
+# kb diff: what changed between two KB files.
+python3 - "$src/kb/samples/shop-en.json" "$tmp/shop-changed.json" <<'PY'
+import json, sys
+kb = json.load(open(sys.argv[1]))
+kb["entries"][0]["questions"].append("how do I buy something")
+kb["entries"].append({"id": "faq.dogs", "title": "Dogs at the open day", "questions": ["can I bring my dog"],
+                      "answer": "Dogs on a lead are welcome."})
+del kb["entries"][1]
+json.dump(kb, open(sys.argv[2], "w"))
+PY
+expect "diff names an added entry with its question" 0 '+ faq.dogs: Dogs at the open day' -- "$kefu" kb diff "$src/kb/samples/shop-en.json" "$tmp/shop-changed.json"
+expect "diff names a removed entry" 0 '- orders.status' -- "$kefu" kb diff "$src/kb/samples/shop-en.json" "$tmp/shop-changed.json"
+expect "diff names a changed entry's new question" 0 '+ "how do I buy something"' -- "$kefu" kb diff "$src/kb/samples/shop-en.json" "$tmp/shop-changed.json"
+expect "diff of a file with itself" 0 "no changes" -- "$kefu" kb diff "$src/kb/samples/shop-en.json" "$src/kb/samples/shop-en.json"
+expect "diff of a missing file names it" 1 "$tmp/nope.json" -- "$kefu" kb diff "$src/kb/samples/shop-en.json" "$tmp/nope.json"
+expect "gaps needs --data and --desk" 2 "" -- "$kefu" kb gaps --desk hr
+expect "gaps names a bad --since" 2 "--since" -- "$kefu" kb gaps --data "$tmp" --desk hr --since 7weeks
+expect "gaps refuses a directory that is no data directory, and creates nothing" 1 "not a kefu data directory" -- "$kefu" kb gaps --data "$tmp/nodata" --desk hr
+expect "... nothing created" 1 "" -- test -e "$tmp/nodata"
+
 if [ $failures -ne 0 ]; then
   echo "$failures failed"
   exit 1

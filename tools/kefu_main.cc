@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
       "customers asked, with examples, first and last seen, and the nearest existing entry. Reads a data\n"
       "directory of a stopped kefu (a running one serves the same report at GET /v1/admin/desks/DESK/gaps).\n\n"
       "Example:\n  kefu kb gaps --data ./data --desk hr --since 7d");
-  gaps_cmd->add_option("--data", gaps.data_dir, "Data directory")->capture_default_str();
+  gaps_cmd->add_option("--data", gaps.data_dir, "Data directory of kefu serve")->required();
   gaps_cmd->add_option("--config", gaps.config_path, "Server config (default: the demo desks)");
   gaps_cmd->add_option("--desk", gaps.desk, "Desk id")->required();
   gaps_cmd->add_option("--since", gaps.since, "How far back: 30m, 12h, 7d")->capture_default_str();

@@ -1,8 +1,11 @@
 #include "tools/knowledge_commands.h"
 
+#include <filesystem>
+
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include "base/json.h"
 #include "engine/engine.h"
@@ -49,6 +52,12 @@ int RunKbGaps(const GapsArgs& args) {
   }
   auto config = LoadServeConfig(args.config_path);
   if (!config.ok()) return Fail(config.status());
+  // A report reads; it never makes a data directory where there was none.
+  std::error_code ec;
+  if (!std::filesystem::is_directory(std::filesystem::path(args.data_dir) / "store", ec)) {
+    std::fprintf(stderr, "kefu: --data %s: not a kefu data directory (no store in it)\n", args.data_dir.c_str());
+    return 1;
+  }
   auto store = OpenDataDir(args.data_dir);
   if (!store.ok()) {
     return Fail(store.status().WithContext("cannot read the data directory (while kefu serve runs, use GET "

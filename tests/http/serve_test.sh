@@ -30,6 +30,12 @@ curl -sf -H 'Content-Type: application/json' -d '{"desk":"hr","username":"li.na"
   "$base/v1/agent/login" | grep -q '"token"' || fail "demo agent login"
 start=$(curl -sf -H 'Content-Type: application/json' -d '{"locale":"zh"}' "$base/v1/desks/hr/conversations") || fail "start"
 grep -q '"customer_token"' <<< "$start" || fail "start returned no token"
+# A question the bot cannot answer, escalated: `kefu kb gaps` reports it once the server has stopped.
+conv=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["conversation_id"], d["customer_token"])' <<< "$start")
+read -r conv_id conv_token <<< "$conv"
+curl -sf -H "Authorization: Bearer $conv_token" -H 'Content-Type: application/json' \
+  -d '{"text":"can I bring my dog to the office party"}' "$base/v1/conversations/$conv_id/messages" > /dev/null || fail "message"
+curl -sf -X POST -H "Authorization: Bearer $conv_token" "$base/v1/conversations/$conv_id/handoff" > /dev/null || fail "handoff"
 
 set +e
 "$kefu" serve --listen 127.0.0.1:0 --data "$dir/data" > /dev/null 2> "$dir/err2"
@@ -46,4 +52,6 @@ set -e
 pid=
 [ "$status" = 0 ] || fail "exit status $status after SIGTERM"
 grep -q "stopped" "$dir/err" || fail "no shutdown message"
+gaps=$("$kefu" kb gaps --data "$dir/data" --desk hr --since 1d) || fail "kb gaps exited $?"
+grep -q "can I bring my dog to the office party" <<< "$gaps" || fail "kb gaps does not show the question: $gaps"
 echo "ok: kefu serve on port $port"
