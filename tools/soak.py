@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -181,6 +182,7 @@ def listener(port, stats, stop, seed):
 
 
 def main():
+    shutil.rmtree(os.path.join(WORK, "data"), ignore_errors=True)  # a rerun starts from an empty store
     os.makedirs(WORK, exist_ok=True)
     out, err = open(os.path.join(WORK, "out.txt"), "w"), open(os.path.join(WORK, "err.txt"), "w")
     proc = subprocess.Popen([KEFU, "serve", "--listen", "127.0.0.1:0", "--data", os.path.join(WORK, "data"),
