@@ -176,7 +176,7 @@ async function knowledgeScenario() {
     await result.waitFor();
     assert.match(await result.locator('h4').textContent(), /^Published: version 2 is live \(\d+ entries\)$/);
     assert.match(await result.locator('.figures').textContent(), /Labelled questions100\.0%→100\.0%/);
-    assert.match(await result.locator('.diff').textContent(), /^\+ faq\.parking-permits$/m);
+    assert.match(await result.locator('.diff').textContent(), /^\+ faq\.parking-permits\b/m);
     await agent.locator('#drafts-count', { hasText: '1' }).waitFor();
     assert.equal(await agent.locator('#drafts-list .draft').getAttribute('data-kind'), 'add_examples');
   });
