@@ -2,8 +2,9 @@
 // autoSave off, so that training writes no model file), measured as kefu is measured.
 //   node nlpjs_peer.js TRAIN.jsonl QUESTIONS.tsv SCORES.tsv LATENCIES.txt
 // Needs node-nlp on NODE_PATH (the bench installs it in a scratch folder). Prints one JSON line
-// with train_seconds and NLP.js's own threshold. SCORES.tsv has gold, NLP.js's top intent, its
-// score, and the intent NLP.js answers with its own threshold ("None" below it). Latency: one
+// with train_seconds and NLP.js's own threshold. SCORES.tsv has gold, NLP.js's top intent other
+// than its "None" class, that intent's score, and the intent NLP.js answers with its own threshold
+// ("None" below it, or when its None class wins). Latency: one
 // `await manager.process('en', text)` per question (its whole default pipeline, as a user calls
 // it), over three rounds; the first (warm-up) is not kept.
 'use strict';
@@ -36,7 +37,11 @@ async function main() {
       if (round > 0) {
         latencies.push(micros.toFixed(2));
       } else {
-        const top = r.classifications && r.classifications.length > 0 ? r.classifications[0] : { intent: 'None', score: 0 };
+        // NLP.js's best in-scope guess: its top classification other than 'None' (its own
+        // out-of-scope class, which also comes alone with score 1 when no word of the question is
+        // known). Its score is the confidence that the calibration thresholds, as for every system.
+        const known = (r.classifications || []).filter((c) => c.intent !== 'None');
+        const top = known.length > 0 ? known[0] : { intent: 'None', score: 0 };
         scores.push(`${gold}\t${top.intent}\t${top.score}\t${r.intent}`);
       }
     }
