@@ -339,6 +339,7 @@ TEST_CASE("slow clients: more half-open connections than threads, and slow body 
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK_MESSAGE(MillisSince(start) < 1000, MillisSince(start) << " ms");
+  MESSAGE("a fresh request behind 40 half-open connections (8 threads ready): " << MillisSince(start) << " ms");
   std::this_thread::sleep_for(std::chrono::seconds(9));  // read timeout, then keep-alive timeout
   int closed = 0;
   for (auto& raw : idle) closed += raw->ClosedByServer() ? 1 : 0;
