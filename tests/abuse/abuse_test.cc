@@ -346,11 +346,14 @@ TEST_CASE("slow clients: more half-open connections than threads, and slow body 
   CHECK(closed == 40);
   idle.clear();
 
-  // 4 slow body senders (half the pool) trickle a message one byte per second: others are served
-  // at full speed meanwhile, and the slow ones are answered correctly when they finish.
+  // 4 slow body senders (half the ready pool) trickle a message in 4 pieces, 600 ms apart (well
+  // inside the 2 s read timeout, even on a loaded machine under a sanitizer): others are served at
+  // full speed meanwhile, and the slow ones are answered correctly when they finish.
   const std::string body = "{\"text\":\"How do I place an order?\"}";
   std::vector<std::thread> senders;
   std::atomic<int> answered{0};
+  std::mutex responses_mu;
+  std::vector<std::string> responses;
   for (int i = 0; i < 4; ++i) {
     senders.emplace_back([&, i] {
       Raw raw(server.port);
@@ -358,10 +361,13 @@ TEST_CASE("slow clients: more half-open connections than threads, and slow body 
                "Authorization: Bearer " + who.token + "\r\nConnection: close\r\nContent-Length: " +
                std::to_string(body.size()) + "\r\n\r\n");
       for (size_t at = 0; at < body.size(); at += body.size() / 4 + 1) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(900));
+        std::this_thread::sleep_for(std::chrono::milliseconds(600));
         raw.Send(body.substr(at, body.size() / 4 + 1));
       }
-      if (raw.Read(10).rfind("HTTP/1.1 200", 0) == 0) ++answered;
+      const std::string response = raw.Read(30);
+      if (response.rfind("HTTP/1.1 200", 0) == 0) ++answered;
+      std::lock_guard<std::mutex> lock(responses_mu);
+      responses.push_back(response.substr(0, response.find("\r\n")));
       (void)i;
     });
   }
@@ -374,7 +380,11 @@ TEST_CASE("slow clients: more half-open connections than threads, and slow body 
     CHECK_MESSAGE(MillisSince(t) < 1000, MillisSince(t) << " ms");
   }
   for (std::thread& t : senders) t.join();
-  CHECK(answered == 4);
+  CHECK_MESSAGE(answered == 4, "status lines: " << [&] {
+    std::string all;
+    for (const std::string& r : responses) all += "[" + r + "] ";
+    return all;
+  }());
   // A sender that stops mid-body is dropped after the read timeout: its thread comes back.
   {
     Raw stalled(server.port);

@@ -4,8 +4,8 @@ from 1,000 conversations up; tables (markdown) and plots (gnuplot SVG) in --out.
 
 Matcher: synthetic KBs made by tools/matcher_bench.cc (CLINC150 phrasings x made-up product names;
 deterministic), each size built in its own process under /usr/bin/time -v. Every size is run with
-the scorer Matcher::Build picks ("auto"), and each scorer is also forced where it is feasible (the
-linear model up to --linear-max entries), so that both are measured around the switch point.
+the scorer Matcher::Build picks ("auto"), and the other scorer is also forced where it is feasible
+(the linear model up to --linear-max entries), so that both are measured around the switch point.
 Store: tools/store_bench.cc grows one LevelDB directory through the engine.
 """
 import argparse
@@ -34,11 +34,11 @@ def timed(cmd):
 def matcher_runs(args):
     rows = []
     for n in args.sizes:
-        scorers = ["auto"]
-        if n <= args.linear_max:
-            scorers.append("linear")
-        scorers.append("centroid")
+        scorers = ["auto", "linear", "centroid"]
+        chosen = None  # the scorer "auto" picked: not run again forced
         for scorer in scorers:
+            if scorer == chosen or (scorer == "linear" and n > args.linear_max):
+                continue
             reps = []
             for _ in range(args.repeats):
                 cmd = [args.matcher_bench, "--synthetic", str(n), "--clinc", args.data, "--scorer", scorer]
@@ -54,6 +54,8 @@ def matcher_runs(args):
                 row[k] = med(k)
             row["requested"] = scorer
             rows.append(row)
+            if scorer == "auto":
+                chosen = row["scorer"]
             if scorer == "auto":
                 print(f"  {n} entries -> {row['scorer']}: build {row['build_seconds']:.2f} s, p50 "
                       f"{row['us_per_query_p50']:.1f} us, top-1 {row['in_scope_accuracy']:.3f}", file=sys.stderr)
@@ -81,9 +83,7 @@ def gnuplot(script, out):
 def plot_matcher(rows, out, machine, command):
     series = {}
     for r in rows:
-        if r["requested"] == "auto":
-            continue
-        series.setdefault(r["requested"], []).append(r)
+        series.setdefault(r["scorer"], []).append(r)
     data = os.path.join(out, "matcher_scaling.dat")
     with open(data, "w") as f:
         for name, rs in series.items():
@@ -139,7 +139,7 @@ def fmt_bytes(b):
     return f"{b / 1e9:.2f} GB" if b >= 1e9 else f"{b / 1e6:.0f} MB" if b >= 1e7 else f"{b / 1e6:.1f} MB"
 
 
-def matcher_table(rows):
+def matcher_table(rows, machine, command):
     lines = ["| entries | scorer | examples | build | p50 / p99 per question | peak memory | model | top-1 (synthetic) |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -147,16 +147,18 @@ def matcher_table(rows):
         lines.append(f"| {r['entries']:,} | {name} | {r['train_questions']:,} | {r['build_seconds']:.2f} s "
                      f"| {r['us_per_query_p50']:.1f} / {r['us_per_query_p99']:.1f} µs | {fmt_bytes(r['peak_rss_process'])} "
                      f"| {fmt_bytes(r['model_bytes'])} | {100 * r['in_scope_accuracy']:.1f}% |")
+    lines += ["", f"Machine: {machine}. Command: `{command}`."]
     return "\n".join(lines) + "\n"
 
 
-def store_table(rows):
+def store_table(rows, machine, command):
     lines = ["| conversations | customer messages | append (durable, 16 threads) | restart (Engine::Open) "
              "| RSS after restart | disk |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['conversations']:,} | {r['customer_messages']:,} | {r['append_per_second']:,.0f} msgs/s "
                      f"| {r['restart_seconds']:.2f} s | {fmt_bytes(r['rss_after_restart_bytes'])} "
                      f"| {fmt_bytes(r['disk_bytes'])} |")
+    lines += ["", f"Machine: {machine}. Command: `{command}`."]
     return "\n".join(lines) + "\n"
 
 
@@ -174,26 +176,27 @@ def main():
     ap.add_argument("--conversations", default="1000,10000,100000,300000")
     ap.add_argument("--skip-matcher", action="store_true")
     ap.add_argument("--skip-store", action="store_true")
+    ap.add_argument("--command", default="tools/bench scaling", help="the command to state with the figures")
     args = ap.parse_args()
     args.sizes = [int(x) for x in args.sizes.split(",")]
     args.conversations = [int(x) for x in args.conversations.split(",")]
     os.makedirs(args.out, exist_ok=True)
     machine = machine_line()
-    result = {"machine": machine}
+    result = {"machine": machine, "command": args.command}
     if not args.skip_matcher:
         rows = matcher_runs(args)
         result["matcher"] = rows
         with open(os.path.join(args.out, "matcher_scaling.md"), "w") as f:
-            f.write(matcher_table(rows))
-        plot_matcher(rows, args.out, machine, "tools/bench scaling")
-        print(matcher_table(rows))
+            f.write(matcher_table(rows, machine, args.command))
+        plot_matcher(rows, args.out, machine, args.command)
+        print(matcher_table(rows, machine, args.command))
     if not args.skip_store:
         rows, command = store_runs(args)
         result["store"] = rows
         with open(os.path.join(args.out, "store_scaling.md"), "w") as f:
-            f.write(store_table(rows))
-        plot_store(rows, args.out, machine, "tools/bench scaling")
-        print(store_table(rows))
+            f.write(store_table(rows, machine, args.command))
+        plot_store(rows, args.out, machine, args.command)
+        print(store_table(rows, machine, args.command))
     with open(os.path.join(args.out, "scaling.json"), "w") as f:
         json.dump(result, f, indent=1)
 
