@@ -7,7 +7,8 @@
 //
 //   node tests/browser/knowledge_test.mjs KEFU_BINARY SOURCE_ROOT OUT_DIR
 //
-// OUT_DIR receives a screenshot of the Knowledge tab (and, on a failure, of every open page).
+// OUT_DIR receives screenshots of the gaps panel and the Knowledge tab (and, on a failure, of every
+// open page); with KEFU_UPDATE_SCREENSHOTS=1 they are also written to docs/.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +22,7 @@ const PARKING_ANSWER = 'Parking permits are issued by Facilities: fill in the fo
 const LEAVE = "I'd like some days off in August, how do I ask for them?";
 
 // No KEFU_ADMIN_TOKEN: kefu writes a fresh token to DATA_DIR/admin_token, which the admin pastes.
-const { base, dataDir, outDir, browser, problems, newPage, cspViolations, step, api, W, ask, consoleLogin, run } =
+const { base, dataDir, outDir, browser, problems, newPage, cspViolations, step, screenshot, api, W, ask, consoleLogin, run } =
   await setUp('knowledge_test.mjs', { env: { KEFU_ADMIN_TOKEN: undefined } });
 
 // A customer on the English HR page opens the widget and asks `question`.
@@ -70,7 +71,7 @@ async function knowledgeScenario() {
     assert.equal(await gap.locator('.g-examples li').first().textContent(), PARKING);
     assert.equal(await gap.locator('.g-customers').textContent(), '1 customer');
     assert.match(await gap.locator('.g-nearest').textContent(), /^nearest entry \S+· confidence -?\d+\.\d\d(en)?$|^no similar entry/);
-    await agent.screenshot({ path: path.join(outDir, 'console-gaps.png') });
+    await screenshot(agent, 'console-gaps.png');
     await agent.locator('#tab-work').click();
   });
 
@@ -204,7 +205,7 @@ async function knowledgeScenario() {
     await chart.waitFor();
     assert.equal(await chart.locator('text', { hasText: /^v\d · / }).count(), 2);
     await agent.locator('#toasts .toast').first().waitFor({ state: 'detached', timeout: 10000 });
-    await agent.screenshot({ path: path.join(outDir, 'console-knowledge.png') });
+    await screenshot(agent, 'console-knowledge.png');
   });
 
   await step('rollback to version 1 makes the initial KB live again (as version 3)', async () => {
