@@ -16,6 +16,19 @@
 namespace kefu {
 namespace {
 
+// What the conversation shows for a customer's message that is not text (WeCom msgtype).
+std::string MediaPlaceholder(const std::string& msgtype) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"image", "图片 image"}, {"voice", "语音 voice message"}, {"video", "视频 video"}, {"file", "文件 file"},
+      {"location", "位置 location"}, {"link", "链接 link"}, {"business_card", "名片 contact card"},
+      {"miniprogram", "小程序 mini program"}, {"channels", "视频号 channels post"}};
+  std::string name = "消息 message (" + msgtype.substr(0, 32) + ")";
+  for (const auto& [type, label] : kNames) {
+    if (msgtype == type) name = label;
+  }
+  return "[" + name + " — sent in WeCom, open it in the WeCom client]";
+}
+
 constexpr char kCallbackRoute[] = "/v1/channels/wecom/{desk}/callback";
 constexpr size_t kMaxMenuItems = 10;      // WeCom: a msgmenu has at most 10 items
 constexpr size_t kMaxMenuIdBytes = 64;    // click.id
@@ -493,8 +506,16 @@ Status WeComChannel::HandleMessage(Desk& d, const WeComMessage& m) {
     s = OnEnterSession(d, m);
   } else if (m.msgtype == "event" && m.event_type == "msg_send_fail") {
     Log("desk " + d.id + ": WeCom could not deliver " + m.fail_msgid + " (fail_type " + std::to_string(m.fail_type) + ")");
+  } else if (m.origin == 3 && m.msgtype != "event") {
+    // An image, voice, video, file, location, link... from the customer: nobody's message is lost,
+    // so it goes into the conversation as a note of what came; the bot cannot read it, so it hands
+    // over, and the agent opens it in the WeCom client.
+    WeComMessage placeholder = m;
+    placeholder.text = MediaPlaceholder(m.msgtype);
+    placeholder.menu_id.clear();
+    s = OnCustomerText(d, placeholder);
   }
-  // Other kinds (images, voice, servicers' own messages in the WeCom client) are not kefu's.
+  // Servicers' own messages in the WeCom client (origin 5) are not kefu's.
   KEFU_RETURN_IF_ERROR(Transient(s));
   if (!s.ok()) Log("desk " + d.id + ": message " + m.msgid + " not processed: " + s.ToString());
   StoreBatch batch;

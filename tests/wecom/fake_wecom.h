@@ -87,6 +87,19 @@ class FakeWeCom {
     sends_since_[user] = 0;
     return id;
   }
+  // A customer's message that is not text (msgtype "image", "voice", ...); returns its msgid.
+  std::string AddMedia(const std::string& user, const std::string& msgtype) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string id = "msg" + std::to_string(++next_msgid_);
+    JsonWriter w;
+    w.BeginObject().Field("msgid", id).Field("open_kfid", kOpenKfId).Field("external_userid", user);
+    w.Field("send_time", Now()).Field("origin", 3).Field("msgtype", msgtype).Key(msgtype).BeginObject();
+    w.Field("media_id", "MEDIA_" + id).EndObject().EndObject();
+    log_.push_back(w.Take());
+    last_in_[user] = Now();
+    sends_since_[user] = 0;
+    return id;
+  }
   // The customer opens the chat; `welcome_code` "" when WeCom would send no code.
   std::string AddEnterSession(const std::string& user, const std::string& welcome_code) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -213,6 +213,24 @@ TEST_CASE("a customer's text is pulled with sync_msg and answered by the bot wit
   CHECK(w.CustomerMessages("wmUSER1") == 2);
 }
 
+TEST_CASE("an image or a voice message is never dropped: it shows in the conversation and reaches a person") {
+  World w;
+  w.fake.AddMedia("wmPIC", "image");
+  w.Announce();
+  REQUIRE(w.fake.WaitSent(1));
+  auto history = w.History("wmPIC");
+  REQUIRE(history.size() >= 2);
+  CHECK(history[1].kind == MessageKind::kCustomer);
+  CHECK(history[1].text.find("图片 image") != std::string::npos);
+  w.fake.AddMedia("wmPIC", "voice");
+  w.Announce();
+  CHECK(w.CustomerMessages("wmPIC") == 2);
+  auto view = w.engine->GetConversation(w.ConversationOf("wmPIC"));
+  REQUIRE(view.ok());
+  MESSAGE("state after an image and a voice message: " << ConversationViewJson(*view));
+  CHECK((view->state == ConversationState::kQueued || view->state == ConversationState::kAgent));
+}
+
 TEST_CASE("enter_session gets the desk's welcome through send_msg_on_event") {
   World w;
   w.fake.AddEnterSession("wmNEW", "WELCOMECODE1");
