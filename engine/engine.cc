@@ -759,8 +759,9 @@ struct Engine::Impl {
     token_owner.clear();
     open_of_customer.clear();
     sessions.clear();
-    for (auto& [id, d] : desks) {
-      const std::string desk = id;
+    for (auto& entry : desks) {  // not a structured binding: lambdas below capture `d` (clang < 16)
+      const std::string desk = entry.first;
+      DeskState& d = entry.second;
       d.conversations.clear();
       d.queue.Clear();
       d.agents.clear();
