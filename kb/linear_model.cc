@@ -22,8 +22,14 @@ class Rng {  // xorshift64*: deterministic and fast; quality is ample for shuffl
 };
 
 // The two loops that dominate training and matching, compiled for AVX2 and for the baseline
-// ISA, with the best chosen at run time.
-__attribute__((target_clones("avx2", "default"))) void AddScaledRow(float* __restrict acc, const float* __restrict row,
+// ISA, with the best chosen at run time. Not under ThreadSanitizer: the clones' resolver runs while
+// the dynamic loader relocates, before TSan's runtime is up, and crashes the process at start.
+#if defined(__SANITIZE_THREAD__)
+#define KEFU_TARGET_CLONES(...)
+#else
+#define KEFU_TARGET_CLONES(...) __attribute__((target_clones(__VA_ARGS__)))
+#endif
+KEFU_TARGET_CLONES("avx2", "default") void AddScaledRow(float* __restrict acc, const float* __restrict row,
                                                                      float scale, int n) {
   for (int c = 0; c < n; ++c) acc[c] += scale * row[c];
 }
@@ -43,7 +49,7 @@ inline void ScoreBlock(float* __restrict out, const int8_t* __restrict weights, 
   for (int c = 0; c < kBlock; ++c) out[c] += acc[c];
 }
 
-__attribute__((target_clones("arch=haswell", "default"))) void ScoreAllBlocks(
+KEFU_TARGET_CLONES("arch=haswell", "default") void ScoreAllBlocks(
     float* __restrict out, const int8_t* __restrict weights, size_t stride, const uint32_t* __restrict index,
     const float* __restrict scale, size_t n) {
   for (size_t c0 = 0; c0 < stride; c0 += LinearModel::kScoreBlock) {
