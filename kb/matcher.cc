@@ -103,9 +103,13 @@ class Rng {  // splitmix64, for the calibration holdout
 };
 
 // Calibrates on the KB alone: a model trained without some entries (their questions stand in
-// for questions the KB cannot answer) and without some examples of the others.
+// for questions the KB cannot answer) and without some examples of the others. That model uses
+// `scorer`, the final model's: the threshold is compared with that scorer's confidences. (Left to
+// kAuto, a KB just above the switch point calibrated a linear model, trained on 80% of its entries,
+// for a centroid index: the wrong confidence scale, and a slow training for nothing.)
 float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::vector<int>& labels, int num_entries,
-                         const MatcherOptions& options, const Matcher::Progress& progress, AccuracyFigures* expected) {
+                         const MatcherOptions& options, ScorerKind scorer, const Matcher::Progress& progress,
+                         AccuracyFigures* expected) {
   Rng rng(options.seed);
   std::vector<int> entries(num_entries);
   std::iota(entries.begin(), entries.end(), 0);
@@ -131,7 +135,9 @@ float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::v
       train_labels.push_back(label);
     }
   }
-  const MatcherModel t = TrainOn(train_docs, train_labels, kept, options, AutoMinDf(train_docs.size()), progress,
+  MatcherOptions held_options = options;
+  held_options.scorer = scorer;
+  const MatcherModel t = TrainOn(train_docs, train_labels, kept, held_options, AutoMinDf(train_docs.size()), progress,
                                  "calibrating");
   std::vector<ScoredSample> samples;
   for (size_t i : held_known) {
@@ -223,7 +229,7 @@ Result<std::unique_ptr<Matcher>> Matcher::Build(const KnowledgeBase& kb, const M
     m->threshold_ = static_cast<float>(*kb.settings.answer_threshold);
     m->threshold_source_.name = "kb setting";
   } else if (num_entries >= 3 && options.calibrate_on_holdout) {
-    m->threshold_ = CalibrateOnHoldout(features, labels, num_entries, options, progress,
+    m->threshold_ = CalibrateOnHoldout(features, labels, num_entries, options, m->model_.kind, progress,
                                        &m->threshold_source_.expected);
     m->threshold_source_.name = "kb holdout";
   } else {

@@ -338,7 +338,10 @@ TEST_CASE("slow clients: more half-open connections than threads, and slow body 
   auto r = server.Client()->Get("/healthz");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK_MESSAGE(MillisSince(start) < 1000, MillisSince(start) << " ms");
+  // Served at once (0-4 ms measured); the bound leaves room for one SYN retransmit (1 s) when a
+  // loaded machine lets the 41 connections overflow the listen backlog. A fixed pool of 8 took
+  // 7 s per batch of 8 here, over 30 s in all.
+  CHECK_MESSAGE(MillisSince(start) < 3000, MillisSince(start) << " ms");
   MESSAGE("a fresh request behind 40 half-open connections (8 threads ready): " << MillisSince(start) << " ms");
   std::this_thread::sleep_for(std::chrono::seconds(9));  // read timeout, then keep-alive timeout
   int closed = 0;

@@ -173,7 +173,7 @@ def main():
     ap.add_argument("--sizes", default="100,300,1000,3000,10000,30000,100000")
     ap.add_argument("--linear-max", type=int, default=3000)
     ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--conversations", default="1000,10000,100000,300000")
+    ap.add_argument("--conversations", default="1000,10000,100000,1000000")
     ap.add_argument("--skip-matcher", action="store_true")
     ap.add_argument("--skip-store", action="store_true")
     ap.add_argument("--command", default="tools/bench scaling", help="the command to state with the figures")
