@@ -95,9 +95,9 @@ std::string HttpMetrics::Render(const std::vector<Engine::DeskGauges>& gauges, c
   for (const auto& g : gauges) out += "kefu_agents_online{desk=\"" + Label(g.desk) + "\"} " + std::to_string(g.agents_online) + "\n";
   out += "# HELP kefu_conversations_serving Conversations agents are serving, per desk.\n# TYPE kefu_conversations_serving gauge\n";
   for (const auto& g : gauges) out += "kefu_conversations_serving{desk=\"" + Label(g.desk) + "\"} " + std::to_string(g.serving) + "\n";
-  out += "# HELP kefu_store_writes_total Store writes (one per engine change).\n# TYPE kefu_store_writes_total counter\n";
+  out += "# HELP kefu_store_writes_total Synced store writes (group commits).\n# TYPE kefu_store_writes_total counter\n";
   out += "kefu_store_writes_total " + std::to_string(engine.store_writes) + "\n";
-  out += "# HELP kefu_store_batches_total Synced store batches (group commits).\n# TYPE kefu_store_batches_total counter\n";
+  out += "# HELP kefu_store_batches_total Engine changes written (batches carried by the group commits).\n# TYPE kefu_store_batches_total counter\n";
   out += "kefu_store_batches_total " + std::to_string(engine.store_batches) + "\n";
   return out;
 }

@@ -152,8 +152,8 @@ struct LiveEvent {
 };
 
 struct EngineStats {
-  uint64_t store_writes = 0;
-  uint64_t store_batches = 0;
+  uint64_t store_writes = 0;   // synced store writes (group commits)
+  uint64_t store_batches = 0;  // engine changes they carried (batches / writes = mean group size)
 };
 
 // The JSON of a conversation view, as the HTTP API and live events carry it (one shape everywhere).
