@@ -5,14 +5,17 @@
 //   pre-routing hook (PreRoute): request id, path length (414), then
 //     - methods without a body (GET, HEAD, OPTIONS): routed and answered right there, so no
 //       std::regex ever runs on their path;
-//     - methods with a body: cpp-httplib reads the body (at most max_kb_body_bytes, else it drains
-//       it and answers 413), then its one catch-all route per method calls Dispatch. Answering
-//       before the body is read would leave the body in the connection as the "next request".
+//     - methods with a body: the headers alone decide (PlanBody, adapters/body_guard.h): refused
+//       at once and the connection closed (unknown framing), or read by DispatchWithBody, the one
+//       catch-all content-reader route per method, which keeps at most the route's limit (Content-
+//       Length or chunked; never inflated), discards the rest, and calls Dispatch. Answering before
+//       the body is read would leave the body in the connection as the "next request".
 //   error hook: a JSON body for every error cpp-httplib produces itself (400, 413, 414...);
 //   exception hook: a generic JSON 500 with the request id, the detail only in the log;
 //   logger hook: one JSON line per request on stderr, and the metrics.
 #include "adapters/http_api.h"
 
+#include "adapters/body_guard.h"
 #include "adapters/elastic_pool.h"
 
 #include <fcntl.h>
@@ -42,6 +45,7 @@ struct RequestContext {
   std::string id;
   const HttpApi::Route* route = nullptr;
   bool stream = false;
+  BodyPlan body;  // methods with a body: what PreRoute decided
 };
 thread_local RequestContext t_request;
 
@@ -81,6 +85,7 @@ std::string_view HttpCodeName(int status) {
     case 415: return "unsupported_media_type";
     case 416: return "range_not_satisfiable";
     case 429: return "resource_exhausted";
+    case 501: return "not_implemented";
     case 503: return "unavailable";
     default: return status >= 500 ? "internal" : "invalid_argument";
   }
@@ -295,7 +300,10 @@ void HttpApi::InstallServerHooks() {
   const size_t max_threads = std::max(threads, static_cast<size_t>(std::max(0, options_.max_threads)));
   server_.new_task_queue = [threads, max_threads] { return new ElasticThreadPool(threads, max_threads); };
   server_.set_tcp_nodelay(true);
-  server_.set_payload_max_length(std::max(options_.max_kb_body_bytes, options_.max_json_body_bytes));
+  // cpp-httplib's own limit only ever sees Content-Length bodies that PlanBody let through; the
+  // routes' limits are kept by ReadBody.
+  server_.set_payload_max_length(
+      std::max({options_.max_discard_bytes, options_.max_kb_body_bytes, options_.max_json_body_bytes}));
   server_.set_read_timeout(options_.read_timeout_seconds, 0);
   server_.set_write_timeout(options_.write_timeout_seconds, 0);
   server_.set_keep_alive_timeout(options_.keep_alive_timeout_seconds);
@@ -310,8 +318,11 @@ void HttpApi::InstallServerHooks() {
 
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return PreRoute(req, res); });
-  auto dispatch = [this](const httplib::Request& req, httplib::Response& res) { Dispatch(req, res); };
+  auto dispatch = [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    DispatchWithBody(req, res, reader);
+  };
   // Reached only by methods with a body, whose path PreRoute has already limited in length.
+  // Content-reader routes run before cpp-httplib reads anything of the body.
   server_.Post(".*", dispatch);
   server_.Put(".*", dispatch);
   server_.Patch(".*", dispatch);
@@ -323,7 +334,9 @@ void HttpApi::InstallServerHooks() {
       static std::atomic<uint64_t> early{0};
       res.set_header("X-Request-Id", "early-" + std::to_string(early.fetch_add(1)));
     }
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    // Already an answer: a JSON body, or one that CloseAfterResponse moved into a provider (writing
+    // a body here would bypass the provider, and the connection would stay open).
+    if (!res.body.empty() || res.content_provider_) return httplib::Server::HandlerResponse::Unhandled;
     SendHttpError(res, res.status, HttpCodeName(res.status), HttpDefaultMessage(res.status));
     return httplib::Server::HandlerResponse::Handled;
   }));
@@ -401,15 +414,50 @@ httplib::Server::HandlerResponse HttpApi::PreRoute(const httplib::Request& req, 
     if (ExpectsBody(req.method)) CloseAfterResponse(res);
     return httplib::Server::HandlerResponse::Handled;
   }
-  // A request without Content-Length or Transfer-Encoding has no body (RFC 9112, 6.3); cpp-httplib
-  // would wait for one until the read timeout.
-  const bool has_body = ExpectsBody(req.method) && (req.has_header("Content-Length") || req.has_header("Transfer-Encoding"));
-  if (has_body) {
-    ctx.route = Match(req.path, req.method);  // so that cpp-httplib's own 413 is logged under it
-    return httplib::Server::HandlerResponse::Unhandled;
+  if (ExpectsBody(req.method)) {
+    ctx.route = Match(req.path, req.method);  // so that a refusal is logged under the route
+    ctx.body = PlanBody(req, ctx.route != nullptr, ctx.route ? ctx.route->max_body : 0, options_.max_discard_bytes);
+    if (req.method == "PRI" && ctx.body.action == BodyPlan::Action::kRead) {
+      // cpp-httplib has no content reader for PRI: it would read the body whole.
+      ctx.body = {BodyPlan::Action::kRefuseNow, 0, 405, "method_not_allowed", "PRI is not served"};
+    }
+    switch (ctx.body.action) {
+      case BodyPlan::Action::kNone:
+        break;  // no body: a request without Content-Length or Transfer-Encoding has none (RFC 9112, 6.3)
+      case BodyPlan::Action::kRefuseNow:
+        SendHttpError(res, ctx.body.status, ctx.body.code, ctx.body.message);
+        CloseAfterResponse(res);
+        return httplib::Server::HandlerResponse::Handled;
+      case BodyPlan::Action::kRead:
+        // cpp-httplib decides from these headers, after this hook, whether to inflate or parse the
+        // body: a refused body must reach DispatchWithBody as plain bytes. The Request is
+        // cpp-httplib's own, non-const object; only the hook's signature is const.
+        if (ctx.body.status != 0) DisarmRefusedBody(const_cast<httplib::Request&>(req));
+        return httplib::Server::HandlerResponse::Unhandled;
+    }
   }
   Dispatch(req, res);
   return httplib::Server::HandlerResponse::Handled;
+}
+
+void HttpApi::DispatchWithBody(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  const BodyPlan& plan = t_request.body;
+  const bool routed = t_request.route != nullptr;
+  std::string body;
+  const BodyRead read = ReadBody(reader, plan.keep, options_.max_discard_bytes, &body);
+  if (plan.status != 0) {
+    SendHttpError(res, plan.status, plan.code, plan.message);
+  } else if (routed && read.over) {
+    SendHttpError(res, 413, "payload_too_large", "the request body is larger than " + std::to_string(plan.keep) + " bytes");
+  } else if (routed && !read.complete) {
+    SendHttpError(res, 400, "invalid_argument", "the request body could not be read to its end");
+  } else {
+    // The body as the routes read it (req.body); cpp-httplib's non-const Request, as above. An
+    // unrouted request's body was discarded: the router answers 404 or 405.
+    const_cast<httplib::Request&>(req).body = std::move(body);
+    Dispatch(req, res);
+  }
+  if (!read.complete) CloseAfterResponse(res);  // the rest of the body is still in the connection
 }
 
 const HttpApi::Route* HttpApi::Match(const std::string& path, const std::string& method) const {

@@ -29,10 +29,15 @@ struct ServerOptions {
   // --- Bodies and paths ---
   // Largest body of a JSON route, bytes. Default 64 KiB: a message is at most a few KB of text.
   size_t max_json_body_bytes = size_t{64} << 10;
-  // Largest knowledge-base upload (PUT /v1/admin/desks/{desk}/kb), bytes. Default 4 MiB. It is
-  // also the transport limit (set_payload_max_length): a larger body is drained and refused (413)
-  // without being kept, whatever the route; bodies between the two limits are read, then refused.
+  // Largest knowledge-base upload (PUT /v1/admin/desks/{desk}/kb), bytes. Default 4 MiB.
   size_t max_kb_body_bytes = size_t{4} << 20;
+  // Every route's limit holds whatever the body's framing (adapters/body_guard.h): kefu reads each
+  // body itself and keeps at most the route's limit, Content-Length or chunked; compressed bodies
+  // (Content-Encoding) are refused (415) and never inflated. A body over its route's limit is read
+  // and thrown away up to this many bytes, so that the client reads its 413 on a healthy
+  // connection; a longer one (or a Content-Length above it) gets its 413 and the connection closes.
+  // Default 64 MiB: discarding costs bandwidth, never memory.
+  size_t max_discard_bytes = size_t{64} << 20;
   // Longest request path, bytes; longer is 414 before any route pattern runs (libstdc++'s regex
   // recurses per character). Default 512: the longest real path is under 120.
   size_t max_path_bytes = 512;
@@ -159,6 +164,7 @@ class HttpApi {
   void RegisterRoutes();
   httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res);
   void Dispatch(const httplib::Request& req, httplib::Response& res);
+  void DispatchWithBody(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   const Route* Match(const std::string& path, const std::string& method) const;
   void RunRoute(const Route& route, HttpCall& call);
   void Preflight(const httplib::Request& req, httplib::Response& res, const std::vector<const Route*>& routes);

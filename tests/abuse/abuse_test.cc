@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tests/http/http_fixture.h"
+#include "tests/http/raw_socket.h"
 
 namespace kefu::testing {
 namespace {
@@ -26,49 +27,7 @@ int64_t MillisSince(SteadyClock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
 }
 
-// A TCP connection from `source` (any 127.0.0.0/8 address is this machine) for raw bytes.
-class Raw {
- public:
-  Raw(int port, const char* source = "127.0.0.1") : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    REQUIRE(fd_ >= 0);
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    inet_pton(AF_INET, source, &from.sin_addr);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<uint16_t>(port));
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
-  }
-  ~Raw() { close(fd_); }
-  bool Send(const std::string& data) { return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size()); }
-  // The response (until the peer closes, or `seconds` pass).
-  std::string Read(int seconds) {
-    timeval tv{seconds, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = recv(fd_, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-    return out;
-  }
-  // True when the server has closed the connection: whatever it sent last (a 4xx, say) is
-  // followed by end of stream or a reset within 200 ms.
-  bool ClosedByServer() {
-    timeval tv{0, 200000};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char buf[512];
-    for (;;) {
-      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n == 0) return true;
-      if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
-    }
-  }
-
- private:
-  int fd_;
-};
+using Raw = RawSocket;
 
 // A login over a raw socket from `source`; the HTTP status.
 int LoginFrom(int port, const char* source, const std::string& body) {

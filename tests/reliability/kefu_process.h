@@ -87,6 +87,7 @@ class KefuProcess {
   int Terminate() { return Signal(SIGTERM); }
 
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   int port() const { return port_; }
   int starts() const { return starts_; }
   std::string LastStderr() const {
