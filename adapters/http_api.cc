@@ -561,7 +561,7 @@ void HttpApi::RunRoute(const Route& route, HttpCall& call) {
   const httplib::Request& req = call.request;
   httplib::Response& res = call.response;
   if (route.budgeted && impl_->requests.enabled()) {
-    const int64_t wait = impl_->requests.Take(req.remote_addr, MonotonicMicros());
+    const int64_t wait = impl_->requests.Take(ClientAddress(req), MonotonicMicros());
     if (wait > 0) {
       res.set_header("Retry-After", std::to_string((wait + kMicrosPerSecond - 1) / kMicrosPerSecond));
       SendHttpError(res, 429, "resource_exhausted", "too many requests from this address; slow down");
@@ -620,6 +620,8 @@ void HttpApi::RunRoute(const Route& route, HttpCall& call) {
 
 void MarkStreamingResponse() { t_request.stream = true; }
 
+const std::string& ClientAddress(const httplib::Request& req) { return req.remote_addr; }
+
 Result<int> HttpApi::Bind(const std::string& host, int port) {
   int bound = -1;
   if (port == 0) {
@@ -656,7 +658,7 @@ void HttpApi::Stop() {
 
 bool HttpApi::is_running() const { return server_.is_running(); }
 
-int HttpApi::open_streams() const { return impl_->streams.load(); }
+int HttpApi::open_streams() const { return impl_->streams.open(); }
 
 // ---- Admin token -----------------------------------------------------------------------------------
 

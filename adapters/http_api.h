@@ -63,6 +63,16 @@ struct ServerOptions {
   // Concurrent live streams and long polls; more are refused (503) so that streams cannot take
   // every thread. Default 896 (max_threads - 128).
   int max_streams = 896;
+  // Of those, what one customer token or one agent session may hold at once; more are 429. Default
+  // 4: a few tabs of the same conversation or console. One token cannot take every slot.
+  int max_streams_per_token = 4;
+  // Customers' streams from one client address (anyone can start conversations, and so hold
+  // tokens); more are 429. Default 64; 0 turns it off. Behind a reverse proxy, --trusted-proxy
+  // makes this the real client's address instead of the proxy's.
+  int max_customer_streams_per_address = 64;
+  // A stream or long poll waits in slices this long, checking between them that its client is
+  // still connected: its slot comes back within this long of a hang-up. Default 1,000 ms.
+  int stream_liveness_millis = 1000;
   // Per read/write on a socket, seconds: a client that sends nothing for this long is dropped
   // (slow clients). Default 5.
   int read_timeout_seconds = 5;
@@ -174,11 +184,20 @@ class HttpApi {
   // Route handlers (http_routes.cc).
   void StartConversation(HttpCall& call);
   void PostMessage(HttpCall& call);
+  void Metrics(HttpCall& call);
+  // Live streams and long polls (live_routes.cc).
   void CustomerEvents(HttpCall& call);
   void CustomerPoll(HttpCall& call);
   void AgentEvents(HttpCall& call);
   void AgentPoll(HttpCall& call);
-  void Metrics(HttpCall& call);
+  // The slot of a stream of the caller's token (and, for a customer, of their address), held
+  // while the returned pointer lives; nullptr after answering 503 or 429.
+  std::shared_ptr<const void> TakeStreamSlot(HttpCall& call, bool customer);
+  // Answers a long poll that must wait: waits with `wait_once` (true when there is something to
+  // answer) in slices, up to `wait_micros`, while the client is connected; then sends `answer()`
+  // (JSON; "" when the engine failed) chunked. `slot` is held until then.
+  void AnswerWhenReady(httplib::Response& res, std::shared_ptr<const void> slot, int64_t wait_micros,
+                       std::function<bool(int64_t)> wait_once, std::function<std::string()> answer);
 
   Engine* engine_;
   ServerOptions options_;

@@ -16,6 +16,7 @@
 #include "adapters/http_api.h"
 #include "adapters/http_metrics.h"
 #include "adapters/rate_limiter.h"
+#include "adapters/stream_slots.h"
 #include "base/json.h"
 
 namespace kefu {
@@ -43,7 +44,8 @@ struct HttpApi::Impl {
   Impl(const ServerOptions& o)
       : requests(o.requests_per_ip_per_second, o.request_burst),
         logins(o.logins_per_ip_per_minute / 60.0, o.logins_per_ip_per_minute),
-        starts(o.conversations_per_ip_per_minute / 60.0, o.conversations_per_ip_per_minute) {}
+        starts(o.conversations_per_ip_per_minute / 60.0, o.conversations_per_ip_per_minute),
+        streams({o.max_streams, o.max_streams_per_token, o.max_customer_streams_per_address}) {}
 
   HttpMetrics metrics;
   RateLimiter requests;
@@ -52,12 +54,22 @@ struct HttpApi::Impl {
   std::vector<std::unique_ptr<Route>> routes;
   std::string admin_hash;  // HashToken(admin token); "" when admin routes are off
   std::map<std::string, DeskEdge, std::less<>> desks;
-  std::atomic<int> streams{0};
+  StreamSlots streams;
   std::atomic<uint64_t> next_request{0};
   std::string request_prefix;
   std::atomic<bool> serving{false};
   std::atomic<bool> serve_done{false};
 };
+
+// History pages: the default and the largest a client may ask for.
+constexpr size_t kHistoryPage = 200;
+constexpr size_t kMaxHistoryPage = 1000;
+
+// The messages as a JSON array of the engine's encodings.
+std::string MessagesJson(const std::vector<Message>& messages);
+
+// The client's address: the peer's, or behind a trusted proxy the client it forwards for.
+const std::string& ClientAddress(const httplib::Request& req);
 
 // Microseconds of a monotonic clock (rate limits, latencies).
 int64_t MonotonicMicros();

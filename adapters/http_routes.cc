@@ -1,10 +1,8 @@
 // The routes of docs/api.md: each handler reads its body through ReadJsonBody, makes one engine call
 // and writes the engine's JSON encodings (EncodeMessage, ConversationViewJson, EncodeTicket).
-// Live streams (SSE) and long polls wait in Engine::WaitLiveEvents.
+// Live streams (SSE) and long polls: live_routes.cc.
 #include <algorithm>
-#include <charconv>
 #include <optional>
-#include <set>
 
 #include "adapters/http_api.h"
 #include "adapters/http_internal.h"
@@ -13,18 +11,6 @@
 
 namespace kefu {
 namespace {
-
-constexpr size_t kHistoryPage = 200;
-constexpr size_t kMaxHistoryPage = 1000;
-
-std::string MessagesJson(const std::vector<Message>& messages) {
-  std::string out = "[";
-  for (size_t i = 0; i < messages.size(); ++i) {
-    if (i > 0) out += ',';
-    out += EncodeMessage(messages[i]);
-  }
-  return out + "]";
-}
 
 std::string TicketsJson(const std::vector<Ticket>& tickets) {
   std::string out = "[";
@@ -72,98 +58,16 @@ std::string TurnJson(const CustomerTurn& turn) {
 }
 
 
-// One SSE event. `data` is one line of compact JSON.
-std::string SseEvent(std::string_view type, std::string_view data, std::optional<uint64_t> id = std::nullopt) {
-  std::string out;
-  if (id) out += "id: " + std::to_string(*id) + "\n";
-  out += "event: ";
-  out += type;
-  out += "\ndata: ";
-  out += data;
-  out += "\n\n";
-  return out;
-}
-
-std::string AgentEventJson(const LiveEvent& e) {
-  std::string out = "{\"id\":" + std::to_string(e.id) + ",\"type\":";
-  AppendJsonString(e.type, &out);
-  if (!e.conversation.empty()) {
-    out += ",\"conversation\":";
-    AppendJsonString(e.conversation, &out);
-  }
-  out += ",\"data\":" + (e.data.empty() ? std::string("null") : e.data) + "}";
-  return out;
-}
-
-// Which live events of the desk an agent's stream carries: desk-wide ones (queue length,
-// presence), tickets, and the events of the conversations the agent serves. `mine` follows
-// assignments as the events go by.
-bool AgentWants(const LiveEvent& e, const std::string& me, std::set<std::string>* mine) {
-  if (e.conversation.empty()) return e.agent.empty() || e.agent == me;
-  if (e.type == "ticket") return true;
-  if (e.type == "assigned") {
-    if (e.agent == me) {
-      mine->insert(e.conversation);
-      return true;
-    }
-    mine->erase(e.conversation);
-    return false;
-  }
-  if (e.type == "message") return e.agent == me || mine->count(e.conversation) > 0;
-  if (e.type == "state") {
-    const bool names_me = e.data.find("\"assignee\":\"" + me + "\"") != std::string::npos;
-    const bool was_mine = mine->count(e.conversation) > 0;
-    if (names_me) mine->insert(e.conversation);
-    else mine->erase(e.conversation);
-    return names_me || was_mine;
-  }
-  if (e.type == "queue") return false;  // per-customer positions; agents get the desk-wide one
-  return e.agent.empty() || e.agent == me;
-}
-
-// Last-Event-ID header, else the `after` query parameter.
-Result<std::optional<uint64_t>> ResumePoint(const httplib::Request& req) {
-  std::string text = req.get_header_value("Last-Event-ID");
-  const char* what = "header 'Last-Event-ID'";
-  if (text.empty() && req.has_param("after")) {
-    text = req.get_param_value("after");
-    what = "query 'after'";
-  }
-  if (text.empty()) return std::optional<uint64_t>();
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return Status::InvalidArgument(std::string(what) + ": expected a non-negative integer");
-  }
-  return std::optional<uint64_t>(v);
-}
-
-// Counts one open stream or long poll; released by the destructor or the stream's releaser.
-class StreamSlot {
- public:
-  StreamSlot(std::atomic<int>* counter, int max) : counter_(counter) {
-    if (counter_->fetch_add(1) >= max) {
-      counter_->fetch_sub(1);
-      counter_ = nullptr;
-    }
-  }
-  ~StreamSlot() {
-    if (counter_) counter_->fetch_sub(1);
-  }
-  bool ok() const { return counter_ != nullptr; }
-  // Hands the slot over to a stream's releaser.
-  std::atomic<int>* Release() { return std::exchange(counter_, nullptr); }
-
- private:
-  std::atomic<int>* counter_;
-};
-
-void SendTooManyStreams(httplib::Response& res) {
-  res.set_header("Retry-After", "5");
-  SendHttpError(res, 503, "unavailable", "too many open live streams; try again shortly");
-}
-
 }  // namespace
+
+std::string MessagesJson(const std::vector<Message>& messages) {
+  std::string out = "[";
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (i > 0) out += ',';
+    out += EncodeMessage(messages[i]);
+  }
+  return out + "]";
+}
 
 std::string StatsJson(std::string_view desk, const DeskStats& s) {
   auto seconds = [](int64_t micros) { return static_cast<double>(micros) / 1e6; };
@@ -259,7 +163,7 @@ void HttpApi::RegisterRoutes() {
 
   // --- Agents ---
   AddRoute("POST", "/v1/agent/login", A::kPublic, json, [this](HttpCall& c) {
-    if (impl_->logins.Take(c.request.remote_addr, MonotonicMicros()) > 0) {
+    if (impl_->logins.Take(ClientAddress(c.request), MonotonicMicros()) > 0) {
       c.response.set_header("Retry-After", "60");
       return SendHttpError(c.response, 429, "resource_exhausted", "too many login attempts from this address");
     }
@@ -508,7 +412,7 @@ void HttpApi::StartConversation(HttpCall& call) {
   httplib::Response& res = call.response;
   auto desk = impl_->desks.find(call.Param("desk"));
   if (desk == impl_->desks.end()) return SendError(res, Status::NotFound("no such desk"));
-  if (impl_->starts.Take(call.request.remote_addr, MonotonicMicros()) > 0) {
+  if (impl_->starts.Take(ClientAddress(call.request), MonotonicMicros()) > 0) {
     res.set_header("Retry-After", "60");
     return SendHttpError(res, 429, "resource_exhausted", "too many new conversations from this address");
   }
@@ -591,253 +495,6 @@ void HttpApi::PostMessage(HttpCall& call) {
     if (decision != nullptr) impl_->metrics.CountDecision(before->desk, decision);
   }
   SendJson(res, 200, TurnJson(*turn));
-}
-
-// ---- Live: customers -----------------------------------------------------------------------------
-
-namespace {
-
-struct CustomerStream {
-  std::string conversation;
-  std::string desk;
-  uint64_t last_seq = 0;    // the newest message sent
-  uint64_t live_after = 0;  // the desk's live position seen
-  bool started = false;
-};
-
-}  // namespace
-
-void HttpApi::CustomerEvents(HttpCall& call) {
-  httplib::Response& res = call.response;
-  auto view = engine_->GetConversation(call.Param("id"));
-  if (!view.ok()) return SendError(res, view.status());
-  auto resume = ResumePoint(call.request);
-  if (!resume.ok()) return SendError(res, resume.status());
-  StreamSlot slot(&impl_->streams, options_.max_streams);
-  if (!slot.ok()) return SendTooManyStreams(res);
-  MarkStreamingResponse();
-  auto stream = std::make_shared<CustomerStream>();
-  stream->conversation = view->id;
-  stream->desk = view->desk;
-  // Without Last-Event-ID the stream starts now; with it, from the message after that seq.
-  stream->last_seq = resume->has_value() ? std::min(**resume, view->last_seq) : view->last_seq;
-  const int64_t heartbeat = int64_t{std::max(1, options_.sse_heartbeat_millis)} * 1000;
-
-  // Sends the conversation's state and the messages after last_seq, and moves the live position
-  // to before them: a message that lands meanwhile arrives twice and is dropped by its seq.
-  auto replay = [this, stream](std::string* out) {
-    stream->live_after = engine_->LivePosition(stream->desk);
-    auto now = engine_->GetConversation(stream->conversation);
-    if (now.ok()) *out += SseEvent("state", ConversationViewJson(*now));
-    while (true) {
-      auto page = engine_->History(stream->conversation, stream->last_seq, kMaxHistoryPage, false);
-      if (!page.ok() || page->empty()) break;
-      for (const Message& m : *page) {
-        *out += SseEvent("message", EncodeMessage(m), m.seq);
-        stream->last_seq = m.seq;
-      }
-    }
-  };
-  std::atomic<int>* counter = slot.Release();
-  res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, stream, replay, heartbeat](size_t, httplib::DataSink& sink) {
-        try {
-          std::string out;
-          if (!stream->started) {
-            stream->started = true;
-            out = "retry: 3000\n\n";
-            replay(&out);
-            return sink.write(out.data(), out.size());
-          }
-          if (stopping_) {
-            sink.done();
-            return true;
-          }
-          bool gap = false;
-          const std::string& id = stream->conversation;
-          auto events = engine_->WaitLiveEvents(
-              stream->desk, stream->live_after, heartbeat,
-              [&id](const LiveEvent& e) { return e.for_customer && e.conversation == id; }, &gap);
-          if (stopping_) {
-            sink.done();
-            return true;
-          }
-          if (gap) {
-            replay(&out);
-          } else {
-            for (const LiveEvent& e : events) {
-              stream->live_after = std::max(stream->live_after, e.id);
-              if (e.type == "message") {
-                auto m = DecodeMessage(e.data);
-                if (!m.ok() || m->seq <= stream->last_seq) continue;
-                stream->last_seq = m->seq;
-                out += SseEvent("message", e.data, m->seq);
-              } else {
-                out += SseEvent(e.type, e.data);
-              }
-            }
-          }
-          if (out.empty()) out = ": heartbeat\n\n";
-          return sink.write(out.data(), out.size());
-        } catch (...) {
-          return false;  // ends the stream; nothing may escape into cpp-httplib's writer
-        }
-      },
-      [counter](bool) { counter->fetch_sub(1); });
-}
-
-void HttpApi::CustomerPoll(HttpCall& call) {
-  httplib::Response& res = call.response;
-  const std::string& id = call.Param("id");
-  auto after = QueryUint(call.request, "after", 0, UINT64_MAX);
-  if (!after.ok()) return SendError(res, after.status());
-  auto timeout = QueryUint(call.request, "timeout", 25, 3600);
-  if (!timeout.ok()) return SendError(res, timeout.status());
-  auto view = engine_->GetConversation(id);
-  if (!view.ok()) return SendError(res, view.status());
-  StreamSlot slot(&impl_->streams, options_.max_streams);
-  if (!slot.ok()) return SendTooManyStreams(res);
-  MarkStreamingResponse();
-  const uint64_t position = engine_->LivePosition(view->desk);
-  auto history = engine_->History(id, *after, kHistoryPage, false);
-  if (!history.ok()) return SendError(res, history.status());
-  const int64_t wait = static_cast<int64_t>(std::min<uint64_t>(*timeout, options_.max_poll_seconds)) * kMicrosPerSecond;
-  if (history->empty() && wait > 0 && !stopping_) {
-    bool gap = false;
-    engine_->WaitLiveEvents(view->desk, position, wait,
-                            [&id](const LiveEvent& e) { return e.for_customer && e.conversation == id; }, &gap);
-    history = engine_->History(id, *after, kHistoryPage, false);
-    if (!history.ok()) return SendError(res, history.status());
-  }
-  auto now = engine_->GetConversation(id);
-  if (!now.ok()) return SendError(res, now.status());
-  SendJson(res, 200, "{\"messages\":" + MessagesJson(*history) + ",\"conversation\":" + ConversationViewJson(*now) + "}");
-}
-
-// ---- Live: agents --------------------------------------------------------------------------------
-
-namespace {
-
-struct AgentStream {
-  AgentIdentity agent;
-  std::string token;
-  uint64_t live_after = 0;
-  bool resync = false;  // the client's Last-Event-ID is unknown to this server
-  bool started = false;
-  std::set<std::string> mine;
-};
-
-std::string PositionJson(uint64_t id) { return "{\"last_event_id\":" + std::to_string(id) + "}"; }
-
-}  // namespace
-
-void HttpApi::AgentEvents(HttpCall& call) {
-  httplib::Response& res = call.response;
-  auto resume = ResumePoint(call.request);
-  if (!resume.ok()) return SendError(res, resume.status());
-  auto mine = engine_->AgentConversations(call.agent);
-  if (!mine.ok()) return SendError(res, mine.status());
-  StreamSlot slot(&impl_->streams, options_.max_streams);
-  if (!slot.ok()) return SendTooManyStreams(res);
-  MarkStreamingResponse();
-  auto stream = std::make_shared<AgentStream>();
-  stream->agent = call.agent;
-  stream->token = call.bearer;
-  for (const ConversationView& v : *mine) stream->mine.insert(v.id);
-  const uint64_t position = engine_->LivePosition(call.agent.desk);
-  stream->live_after = resume->value_or(position);
-  if (stream->live_after > position) {  // ids of an earlier run of the server
-    stream->live_after = position;
-    stream->resync = true;
-  }
-  const int64_t heartbeat = int64_t{std::max(1, options_.sse_heartbeat_millis)} * 1000;
-  std::atomic<int>* counter = slot.Release();
-  res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, stream, heartbeat](size_t, httplib::DataSink& sink) {
-        try {
-          std::string out;
-          if (!stream->started) {
-            stream->started = true;
-            out = "retry: 3000\n\n";
-            if (stream->resync) out += SseEvent("resync", PositionJson(stream->live_after), stream->live_after);
-            out += SseEvent("ready", PositionJson(stream->live_after), stream->live_after);
-            return sink.write(out.data(), out.size());
-          }
-          // Each turn re-checks the session: a stream ends when its token expires or logs out.
-          if (stopping_ || !engine_->AuthenticateAgent(stream->token).ok()) {
-            if (!stopping_) {
-              out = SseEvent("logout", "{}");
-              sink.write(out.data(), out.size());
-            }
-            sink.done();
-            return true;
-          }
-          bool gap = false;
-          const std::string& me = stream->agent.username;
-          auto events = engine_->WaitLiveEvents(
-              stream->agent.desk, stream->live_after, heartbeat,
-              [&](const LiveEvent& e) { return AgentWants(e, me, &stream->mine); }, &gap);
-          if (stopping_) {
-            sink.done();
-            return true;
-          }
-          if (gap) {
-            stream->live_after = engine_->LivePosition(stream->agent.desk);
-            out = SseEvent("resync", PositionJson(stream->live_after), stream->live_after);
-          } else {
-            for (const LiveEvent& e : events) {
-              stream->live_after = std::max(stream->live_after, e.id);
-              out += SseEvent(e.type, AgentEventJson(e), e.id);
-            }
-          }
-          if (out.empty()) out = ": heartbeat\n\n";
-          return sink.write(out.data(), out.size());
-        } catch (...) {
-          return false;
-        }
-      },
-      [counter](bool) { counter->fetch_sub(1); });
-}
-
-void HttpApi::AgentPoll(HttpCall& call) {
-  httplib::Response& res = call.response;
-  auto resume = ResumePoint(call.request);
-  if (!resume.ok()) return SendError(res, resume.status());
-  auto timeout = QueryUint(call.request, "timeout", 25, 3600);
-  if (!timeout.ok()) return SendError(res, timeout.status());
-  auto mine_views = engine_->AgentConversations(call.agent);
-  if (!mine_views.ok()) return SendError(res, mine_views.status());
-  StreamSlot slot(&impl_->streams, options_.max_streams);
-  if (!slot.ok()) return SendTooManyStreams(res);
-  MarkStreamingResponse();
-  const uint64_t position = engine_->LivePosition(call.agent.desk);
-  auto reply = [&](const std::vector<LiveEvent>& events, uint64_t last, bool resync) {
-    std::string out = "{\"events\":[";
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (i > 0) out += ',';
-      out += AgentEventJson(events[i]);
-    }
-    out += "],\"last_event_id\":" + std::to_string(last) + ",\"resync\":" + (resync ? "true" : "false") + "}";
-    SendJson(res, 200, std::move(out));
-  };
-  if (!resume->has_value()) return reply({}, position, false);
-  if (**resume > position) return reply({}, position, true);
-  std::set<std::string> mine;
-  for (const ConversationView& v : *mine_views) mine.insert(v.id);
-  const int64_t wait = static_cast<int64_t>(std::min<uint64_t>(*timeout, options_.max_poll_seconds)) * kMicrosPerSecond;
-  bool gap = false;
-  const std::string& me = call.agent.username;
-  auto events = stopping_ ? std::vector<LiveEvent>()
-                          : engine_->WaitLiveEvents(call.agent.desk, **resume, wait,
-                                                    [&](const LiveEvent& e) { return AgentWants(e, me, &mine); }, &gap);
-  if (gap) return reply({}, engine_->LivePosition(call.agent.desk), true);
-  uint64_t last = **resume;
-  for (const LiveEvent& e : events) last = std::max(last, e.id);
-  reply(events, last, false);
 }
 
 }  // namespace kefu

@@ -64,8 +64,8 @@ TEST_CASE("live streams beyond max_streams are refused with 503") {
   CHECK(ErrorCode(second) == "unavailable");
   first.Stop();
   REQUIRE(first.WaitEnded());
-  // The slot is free again once the stream is gone (its releaser runs when the response is done).
-  // The server notices the hang-up at its next write (a heartbeat, every 200 ms here).
+  // The slot is free again once the stream is gone: the server notices the hang-up at its next
+  // check of the client (every stream_liveness_millis) or write (a heartbeat, every 200 ms here).
   bool freed = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!freed && std::chrono::steady_clock::now() < deadline) {
