@@ -46,6 +46,7 @@ struct RequestContext {
   const HttpApi::Route* route = nullptr;
   bool stream = false;
   BodyPlan body;  // methods with a body: what PreRoute decided
+  std::string client;  // ClientAddress: the peer, or the client a trusted proxy forwards for
 };
 thread_local RequestContext t_request;
 
@@ -371,7 +372,11 @@ void HttpApi::InstallServerHooks() {
       line += ",\"route\":";
       AppendJsonString(ctx.route ? ctx.route->pattern : (ctx.active ? "unmatched" : "-"), &line);
       line += ",\"status\":" + std::to_string(res.status) + ",\"micros\":" + std::to_string(micros) + ",\"ip\":";
-      AppendJsonString(req.remote_addr, &line);
+      AppendJsonString(ClientAddress(req), &line);
+      if (ClientAddress(req) != req.remote_addr) {  // forwarded by a trusted proxy: which one
+        line += ",\"peer\":";
+        AppendJsonString(req.remote_addr, &line);
+      }
       WriteLogLine(line + "}");
     }
     ctx.active = false;
@@ -407,6 +412,7 @@ httplib::Server::HandlerResponse HttpApi::PreRoute(const httplib::Request& req, 
                 static_cast<unsigned long long>(impl_->next_request.fetch_add(1, std::memory_order_relaxed)));
   ctx.id = impl_->request_prefix + "-" + counter;
   res.set_header("X-Request-Id", ctx.id);
+  ctx.client = ClientOf(req);
 
   if (req.path.size() > options_.max_path_bytes) {
     SendHttpError(res, 414, "uri_too_long",
@@ -620,7 +626,20 @@ void HttpApi::RunRoute(const Route& route, HttpCall& call) {
 
 void MarkStreamingResponse() { t_request.stream = true; }
 
-const std::string& ClientAddress(const httplib::Request& req) { return req.remote_addr; }
+const std::string& ClientAddress(const httplib::Request& req) {
+  return t_request.active && !t_request.client.empty() ? t_request.client : req.remote_addr;
+}
+
+std::string HttpApi::ClientOf(const httplib::Request& req) {
+  const size_t n = req.get_header_value_count("X-Forwarded-For");
+  if (n == 0) return req.remote_addr;
+  std::vector<std::string> forwarded;
+  for (size_t i = 0; i < n; ++i) forwarded.push_back(req.get_header_value("X-Forwarded-For", i));
+  const std::string client = options_.trusted_proxies.ClientOf(req.remote_addr, forwarded);
+  auto peer = IpAddress::Parse(req.remote_addr);
+  impl_->metrics.CountForwarded(peer && options_.trusted_proxies.Contains(*peer));
+  return client;
+}
 
 Result<int> HttpApi::Bind(const std::string& host, int port) {
   int bound = -1;

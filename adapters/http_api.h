@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/client_address.h"
 #include "base/status.h"
 #include "engine/engine.h"
 
@@ -47,6 +48,11 @@ struct ServerOptions {
   // makes a few, an agent console a few more. Over budget: 429 with Retry-After.
   double requests_per_ip_per_second = 50;
   double request_burst = 100;
+  // Reverse proxies in front of kefu (kefu serve --trusted-proxy CIDR, "trusted_proxies" in
+  // kefu.json): from them only, the client is the right-most untrusted address of
+  // X-Forwarded-For (adapters/client_address.h); every budget, log line and per-address cap keys
+  // on that client. Default none: the header is ignored and the client is the socket's peer.
+  TrustedProxies trusted_proxies;
   // Agent login attempts per minute (passwords are also limited per account by the engine).
   // Default 10: the unauthenticated caller gets a tiny budget.
   double logins_per_ip_per_minute = 10;
@@ -173,6 +179,8 @@ class HttpApi {
   void InstallServerHooks();
   void RegisterRoutes();
   httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res);
+  // The client of a request (ServerOptions::trusted_proxies); counts forwarded requests.
+  std::string ClientOf(const httplib::Request& req);
   void Dispatch(const httplib::Request& req, httplib::Response& res);
   void DispatchWithBody(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   const Route* Match(const std::string& path, const std::string& method) const;

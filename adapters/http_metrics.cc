@@ -47,6 +47,10 @@ void HttpMetrics::Record(int route, int status, int64_t micros, bool stream) {
   r.sum_micros.fetch_add(static_cast<uint64_t>(micros), std::memory_order_relaxed);
 }
 
+void HttpMetrics::CountForwarded(bool trusted_peer) {
+  (trusted_peer ? forwarded_trusted_ : forwarded_ignored_).fetch_add(1, std::memory_order_relaxed);
+}
+
 void HttpMetrics::CountDecision(std::string_view desk, std::string_view decision) {
   std::lock_guard<std::mutex> lock(decisions_mu_);
   ++decisions_[{std::string(desk), std::string(decision)}];
@@ -80,6 +84,10 @@ std::string HttpMetrics::Render(const std::vector<Engine::DeskGauges>& gauges, c
            Seconds(static_cast<double>(r->sum_micros.load(std::memory_order_relaxed)) / 1e6) + "\n";
     out += "kefu_http_request_duration_seconds_count{" + route + "} " + std::to_string(count) + "\n";
   }
+  out += "# HELP kefu_http_forwarded_requests_total Requests with X-Forwarded-For: from a trusted proxy (the client is "
+         "the header's) or from another peer (the header is ignored).\n# TYPE kefu_http_forwarded_requests_total counter\n";
+  out += "kefu_http_forwarded_requests_total{peer=\"trusted_proxy\"} " + std::to_string(forwarded_trusted_.load()) + "\n";
+  out += "kefu_http_forwarded_requests_total{peer=\"untrusted\"} " + std::to_string(forwarded_ignored_.load()) + "\n";
   out += "# HELP kefu_matcher_decisions_total The bot's decisions on customer messages, per desk.\n";
   out += "# TYPE kefu_matcher_decisions_total counter\n";
   {

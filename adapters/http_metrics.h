@@ -32,6 +32,10 @@ class HttpMetrics {
   // polls) are counted but kept out of the latency histogram: their duration is the client's.
   void Record(int route, int status, int64_t micros, bool stream);
 
+  // A request that carried X-Forwarded-For: from a trusted proxy (the header named the client) or
+  // from any other peer (the header was ignored).
+  void CountForwarded(bool trusted_peer);
+
   // One matcher outcome visible in a customer turn: "answer", "clarify", "escalate", "small_talk".
   void CountDecision(std::string_view desk, std::string_view decision);
 
@@ -51,6 +55,7 @@ class HttpMetrics {
     std::atomic<uint64_t> sum_micros{0};
   };
   std::vector<std::unique_ptr<RouteStats>> routes_;  // [0] is the unmatched pseudo-route
+  std::atomic<uint64_t> forwarded_trusted_{0}, forwarded_ignored_{0};
   mutable std::mutex decisions_mu_;
   std::map<std::pair<std::string, std::string>, uint64_t> decisions_;  // GUARDED_BY(decisions_mu_)
 };

@@ -207,12 +207,14 @@ Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file, std
   if (!doc.ok()) return doc.status().WithContext(file);
   auto root = JsonObject::From(**doc);
   if (!root.ok()) return Status::InvalidArgument(std::string(file) + ": the top level must be an object");
-  Status s = root->RejectUnknown({"desks"});
+  Status s = root->RejectUnknown({"desks", "trusted_proxies"});
+  if (!s.ok()) return s.WithContext(file);
+  KefuConfig config;
+  s = root->GetStringArray("trusted_proxies", Presence::kOptional, 100, 64, &config.trusted_proxies);
   if (!s.ok()) return s.WithContext(file);
   const rapidjson::Value* desks = nullptr;
   s = root->GetArray("desks", Presence::kRequired, &desks);
   if (!s.ok()) return s.WithContext(file);
-  KefuConfig config;
   for (rapidjson::SizeType i = 0; i < desks->Size(); ++i) {
     DeskConfig d;
     s = ParseDesk((*desks)[i], base_dir, &d);

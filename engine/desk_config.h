@@ -82,6 +82,8 @@ struct DeskConfig {
 
 struct KefuConfig {
   std::vector<DeskConfig> desks;
+  // Reverse proxies whose X-Forwarded-For names the client (CIDRs; the adapters parse them).
+  std::vector<std::string> trusted_proxies;
 };
 
 // Parses a config; relative KB paths resolve against `base_dir`. InvalidArgument naming

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--threads", serve.threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")
       ->check(CLI::Range(2, 4096));
   serve_cmd->add_flag("--quiet", serve.quiet, "No per-request log lines on stderr");
+  serve_cmd->add_option("--trusted-proxy", serve.trusted_proxies,
+                        "A reverse proxy (CIDR, repeatable): from it only, the client is the right-most untrusted "
+                        "address of X-Forwarded-For (budgets, logs); also \"trusted_proxies\" in kefu.json")
+      ->take_all();
 
   kefu::AskArgs ask;
   CLI::App* ask_cmd = app.add_subcommand("ask", "Ask the bot of a knowledge base, from the terminal");

@@ -173,6 +173,11 @@ int RunServe(const ServeArgs& args) {
 
   ServerOptions options;
   options.admin_token = *admin_token;
+  std::vector<std::string> proxies = config->trusted_proxies;
+  proxies.insert(proxies.end(), args.trusted_proxies.begin(), args.trusted_proxies.end());
+  auto trusted = TrustedProxies::Parse(proxies);
+  if (!trusted.ok()) return Fail(trusted.status().WithContext("--trusted-proxy / \"trusted_proxies\""));
+  options.trusted_proxies = std::move(*trusted);
   options.agent_session_seconds = EngineOptions().agent_session_micros / kMicrosPerSecond;
   if (args.no_ip_limits) {
     options.requests_per_ip_per_second = 0;

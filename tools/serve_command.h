@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "engine/desk_config.h"
@@ -19,6 +20,7 @@ struct ServeArgs {
   int threads = 0;                        // worker threads; 0 the default
   bool quiet = false;                     // no per-request log lines
   double kb_max_accuracy_drop = 0.02;     // a KB publish that lowers accuracy more is refused
+  std::vector<std::string> trusted_proxies;  // CIDRs, with the config's "trusted_proxies"
 };
 
 // The config at `path`, or the demo desks' (kefu.demo.json in the source tree) when "".
