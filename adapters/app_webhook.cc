@@ -31,7 +31,7 @@ AppWebhookSender::AppWebhookSender(Engine* engine, AppWebhookOptions options)
     auto d = std::make_unique<Desk>();
     d->id = id;
     d->url = config->app_webhook.url;
-    d->secret = config->app_webhook.secret.empty() ? config->app_secret : config->app_webhook.secret;
+    d->secret = config->app_webhook.secret;  // required by the config: never the identity secret
     desks_.push_back(std::move(d));
   }
 }

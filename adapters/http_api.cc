@@ -287,7 +287,7 @@ HttpApi::HttpApi(Engine* engine, ServerOptions options)
     if (!config.ok()) continue;
     DeskEdge& d = impl_->desks[id];
     d.allowed_origins = config->allowed_origins;
-    d.app_secret = config->app_secret;
+    d.identity = {config->app_secret, config->legacy_hmac};
     d.default_capacity = config->settings.default_capacity;
   }
   InstallServerHooks();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "adapters/client_address.h"
+#include "adapters/customer_identity.h"
 #include "base/status.h"
 #include "engine/engine.h"
 
@@ -96,6 +97,9 @@ struct ServerOptions {
   int max_poll_seconds = 30;
 
   // --- Authentication ---
+  // Signed customers' HS256 JWTs (customer.jwt of the start route): clock skew, the longest
+  // lifetime accepted, the longest token (adapters/customer_identity.h).
+  IdentityRules identity;
   // The admin token; "" turns the admin routes off (every call is 401).
   std::string admin_token;
   // How long an agent token lives, seconds (reported as expires_in; the engine enforces it: keep

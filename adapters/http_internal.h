@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/customer_identity.h"
 #include "adapters/http_api.h"
 #include "adapters/http_metrics.h"
 #include "adapters/rate_limiter.h"
@@ -36,7 +37,7 @@ struct HttpApi::Route {
 // What the edge keeps of each desk (fixed for the server's life).
 struct DeskEdge {
   std::vector<std::string> allowed_origins;
-  std::string app_secret;
+  DeskIdentity identity;  // signed customers (adapters/customer_identity.h)
   int default_capacity = 3;
 };
 

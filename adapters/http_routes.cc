@@ -2,6 +2,7 @@
 // and writes the engine's JSON encodings (EncodeMessage, ConversationViewJson, EncodeTicket).
 // Live streams (SSE) and long polls: live_routes.cc.
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "adapters/http_api.h"
@@ -433,21 +434,14 @@ void HttpApi::StartConversation(HttpCall& call) {
   if (!s.ok()) return SendError(res, s);
   if (customer != nullptr) {
     auto c = JsonObject::From(*customer);
-    std::string id, signature;
-    s = c.ok() ? c->RejectUnknown({"id", "signature", "link_token"}) : c.status();
-    if (s.ok()) s = c->GetString("id", Presence::kRequired, &id, 128);
-    if (s.ok()) s = c->GetString("signature", Presence::kOptional, &signature, 128);
-    if (s.ok()) s = c->GetString("link_token", Presence::kOptional, &start.link_token, 128);
-    if (!s.ok()) return SendError(res, s.WithContext("field 'customer'"));
-    if (signature.empty()) return SendError(res, Status::Unauthenticated("the customer id must be signed (field 'signature')"));
-    std::transform(signature.begin(), signature.end(), signature.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (desk->second.app_secret.empty()) {
-      return SendError(res, Status::Unauthenticated("this desk does not accept signed customer ids"));
-    }
-    if (!ConstantTimeEquals(HmacSha256Hex(desk->second.app_secret, id), signature)) {
-      return SendError(res, Status::Unauthenticated("the customer id's signature does not match"));
-    }
-    start.verified_user = id;
+    if (!c.ok()) return SendError(res, c.status().WithContext("field 'customer'"));
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    auto who = ReadCustomerIdentity(*c, desk->second.identity, now, options_.identity, &start.link_token);
+    if (!who.ok()) return SendError(res, who.status());
+    // The engine keeps the verified id; the profile claims (who->name, email, department) stay
+    // here until StartRequest carries them to the conversation.
+    start.verified_user = who->user_id;
   }
   auto started = engine_->StartConversation(start);
   if (!started.ok()) return SendError(res, started.status());

@@ -154,8 +154,8 @@ Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskC
   auto o = JsonObject::From(value);
   if (!o.ok()) return Status::InvalidArgument("must be an object");
   KEFU_RETURN_IF_ERROR(o->RejectUnknown({"id", "name", "ticket_prefix", "knowledge_bases", "default_team", "welcome",
-                                         "business_hours", "settings", "allowed_origins", "app_secret", "app_webhook",
-                                         "wecom", "agents"}));
+                                         "business_hours", "settings", "allowed_origins", "app_secret", "legacy_hmac",
+                                         "app_webhook", "wecom", "agents"}));
   KEFU_RETURN_IF_ERROR(o->GetString("id", Presence::kRequired, &d->id, 32));
   if (!IsDeskId(d->id)) return Status::InvalidArgument("field 'id': must match [a-z0-9-]{1,32}");
   d->name = d->id;
@@ -181,9 +181,11 @@ Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskC
   KEFU_RETURN_IF_ERROR(ParseSettings(*o, &d->settings).WithContext("field 'settings'"));
   KEFU_RETURN_IF_ERROR(o->GetStringArray("allowed_origins", Presence::kOptional, 100, 300, &d->allowed_origins));
   KEFU_RETURN_IF_ERROR(o->GetString("app_secret", Presence::kOptional, &d->app_secret, 200));
+  KEFU_RETURN_IF_ERROR(o->GetBool("legacy_hmac", Presence::kOptional, &d->legacy_hmac));
+  if (d->legacy_hmac && d->app_secret.empty()) return Status::InvalidArgument("field 'legacy_hmac': needs an 'app_secret'");
   KEFU_RETURN_IF_ERROR(ParseAppWebhook(*o, &d->app_webhook).WithContext("field 'app_webhook'"));
-  if (!d->app_webhook.url.empty() && d->app_webhook.secret.empty() && d->app_secret.empty()) {
-    return Status::InvalidArgument("field 'app_webhook': needs a 'secret' (or the desk's 'app_secret') to sign with");
+  if (!d->app_webhook.url.empty() && d->app_webhook.secret.empty()) {
+    return Status::InvalidArgument("field 'app_webhook': needs its own 'secret' (the desk's 'app_secret' is no longer used)");
   }
   KEFU_RETURN_IF_ERROR(ParseWeCom(*o, &d->wecom).WithContext("field 'wecom'"));
   KEFU_RETURN_IF_ERROR(ParseAgents(*o, &d->agents));

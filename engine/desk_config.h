@@ -49,7 +49,7 @@ struct AgentSeed {
 // "sha256=" + hex HMAC-SHA256 of "<timestamp>.<body>" under `secret`.
 struct AppWebhookConfig {
   std::string url;     // http(s)://...; "" turns the webhook off
-  std::string secret;  // HMAC key; "" uses the desk's app_secret
+  std::string secret;  // HMAC key; required with `url` (never the desk's app_secret by default)
 };
 
 // The WeCom customer-service (微信客服) channel of a desk: the values from the WeCom admin console.
@@ -74,7 +74,8 @@ struct DeskConfig {
   BusinessHours hours;
   DeskSettings settings;
   std::vector<std::string> allowed_origins;  // CORS for the widget; "*" allows any
-  std::string app_secret;                    // HMAC key for the app channel's signed user ids
+  std::string app_secret;                    // HS256 key of the app channel's signed identities (JWTs)
+  bool legacy_hmac = false;                  // also accept the bare HMAC of a user id (legacy: never expires)
   AppWebhookConfig app_webhook;              // optional push webhook of the app channel
   WeComConfig wecom;                         // optional WeCom channel (enabled() when configured)
   std::vector<AgentSeed> agents;             // created at start when missing (demo desks)

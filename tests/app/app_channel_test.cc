@@ -143,6 +143,7 @@ TEST_CASE("a web customer who logs in to the app continues the same conversation
 TEST_CASE("what a link token cannot link") {
   TestServer::Setup setup;
   setup.desks[1].app_secret = kAppSecret;  // HR accepts signed ids too
+  setup.desks[1].legacy_hmac = true;
   TestServer server(setup);
   auto c = server.Client();
   // Another verified user's conversation is never taken over.
@@ -368,14 +369,16 @@ TEST_CASE("no webhook for web customers, bot messages, or an app user now on the
   CHECK(w.receiver.hooks().empty());
 }
 
-TEST_CASE("kefu.json: app_webhook needs a url and a secret") {
+TEST_CASE("kefu.json: app_webhook needs a url and a secret of its own") {
   auto parse = [](const std::string& desk_extra) {
     return ParseConfig(R"({"desks":[{"id":"shop","knowledge_bases":["x.json"])" + desk_extra + "}]}", "kefu.json", "");
   };
-  auto ok = parse(R"(,"app_secret":"s","app_webhook":{"url":"https://app.example.com/kefu"})");
+  auto ok = parse(R"(,"app_secret":"s","app_webhook":{"url":"https://app.example.com/kefu","secret":"h"})");
   REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
   CHECK(ok->desks[0].app_webhook.url == "https://app.example.com/kefu");
   CHECK_FALSE(parse(R"(,"app_webhook":{"url":"https://app.example.com/kefu"})").ok());  // nothing to sign with
+  // The desk's identity secret is never the webhook's by default (issue 15).
+  CHECK_FALSE(parse(R"(,"app_secret":"s","app_webhook":{"url":"https://app.example.com/kefu"})").ok());
   CHECK_FALSE(parse(R"(,"app_secret":"s","app_webhook":{"url":"app.example.com"})").ok());
   CHECK_FALSE(parse(R"(,"app_secret":"s","app_webhook":{"url":"https://a","retries":3})").ok());
 }

@@ -53,6 +53,7 @@ Server& Shared() {
     d.default_team = "general";
     d.allowed_origins = {"https://shop.example"};
     d.app_secret = "fuzz-app-secret";
+    d.legacy_hmac = true;  // both identity paths: the bare HMAC and JWTs
     kefu::KefuConfig config;
     config.desks = {d};
     auto store = kefu::OpenMemoryStore();
