@@ -128,7 +128,10 @@ struct WeComChannel::Desk {
 };
 
 WeComChannel::WeComChannel(Engine* engine, Clock* clock, WeComOptions options)
-    : engine_(engine), clock_(clock), options_(std::move(options)) {
+    : engine_(engine),
+      clock_(clock),
+      options_(std::move(options)),
+      replays_(options_.callback_window_seconds, options_.max_remembered_callbacks) {
   for (const std::string& id : engine_->DeskIds()) {
     auto config = engine_->GetDeskConfig(id);
     if (!config.ok() || !config->wecom.enabled()) continue;
@@ -206,8 +209,15 @@ Result<std::string> WeComChannel::VerifyUrl(std::string_view desk, std::string_v
                                             std::string_view echostr) {
   Desk* d = FindDesk(desk);
   if (d == nullptr) return Status::NotFound("no WeCom channel on this desk");
-  auto plain = d->crypto->VerifyAndDecrypt(msg_signature, timestamp, nonce, echostr);
-  if (!plain.ok()) counters_.rejected.fetch_add(1);
+  const int64_t now = clock_->NowMicros() / kMicrosPerSecond;
+  Status fresh = replays_.Check(timestamp, nonce, msg_signature, now);
+  auto plain = fresh.ok() ? d->crypto->VerifyAndDecrypt(msg_signature, timestamp, nonce, echostr)
+                          : Result<std::string>(fresh);
+  if (!plain.ok()) {
+    counters_.rejected.fetch_add(1);
+    return plain;
+  }
+  replays_.Remember(timestamp, nonce, msg_signature, now);
   return plain;
 }
 
@@ -219,6 +229,8 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
     counters_.rejected.fetch_add(1);
     return s;
   };
+  const int64_t now_seconds = clock_->NowMicros() / kMicrosPerSecond;
+  if (Status fresh = replays_.Check(timestamp, nonce, msg_signature, now_seconds); !fresh.ok()) return reject(fresh);
   auto outer = ParseFlatXml(body, options_.max_callback_bytes);
   if (!outer.ok()) return reject(outer.status());
   auto encrypted = outer->find("Encrypt");
@@ -231,7 +243,10 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
     auto it = inner->find(name);
     return it == inner->end() ? std::string() : it->second;
   };
-  if (field("MsgType") != "event" || field("Event") != "kf_msg_or_event") return Status::OK();  // not ours: ignored
+  if (field("MsgType") != "event" || field("Event") != "kf_msg_or_event") {
+    replays_.Remember(timestamp, nonce, msg_signature, now_seconds);
+    return Status::OK();  // not ours: ignored
+  }
   const std::string kfid = field("OpenKfId"), token = field("Token");
   if (!IsWeComId(kfid)) return reject(Status::InvalidArgument("wecom: bad OpenKfId"));
   if (token.size() > 128) return reject(Status::InvalidArgument("wecom: bad Token"));
@@ -245,6 +260,7 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
     batch.Put(PendingKey(d->id, kfid), w.Take());
     KEFU_RETURN_IF_ERROR(engine_->store()->Write(batch));
   }
+  replays_.Remember(timestamp, nonce, msg_signature, now_seconds);
   counters_.callbacks.fetch_add(1);
   Enqueue(d, kfid, token, now, std::chrono::steady_clock::now());
   return Status::OK();

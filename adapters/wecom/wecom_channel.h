@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "adapters/http_api.h"
+#include "adapters/wecom/callback_guard.h"
 #include "adapters/wecom/wecom_api.h"
 #include "base/status.h"
 #include "engine/clock.h"
@@ -67,6 +68,13 @@ struct WeComOptions {
   int64_t retry_interval_millis = 5000;
   // How long processed msgids are remembered. Default 4 days (sync_msg serves 3 days).
   int64_t seen_ttl_micros = 4 * 24 * kMicrosPerHour;
+  // Replays: a callback (or URL verification) whose timestamp is further than this from kefu's
+  // clock is refused (401), and so is one whose (timestamp, nonce, signature) was accepted before
+  // (adapters/wecom/callback_guard.h). Default 300 s: WeCom sends at once; clocks run on NTP.
+  int64_t callback_window_seconds = 300;
+  // Accepted callbacks remembered at most (the oldest go first; each leaves anyway once its
+  // timestamp is out of the window). Default 100,000: far above WeCom's rate over 10 minutes.
+  size_t max_remembered_callbacks = 100000;
   // A callback's Token is passed to sync_msg while younger than this (WeCom: 10 minutes).
   int64_t callback_token_ttl_micros = 9 * kMicrosPerMinute;
   // Longest text of one send_msg, bytes (WeCom: 2,048); longer messages go out in parts.
@@ -102,7 +110,8 @@ class WeComChannel {
   void Stop();
 
   // The GET verification: the plain text of `echostr`. NotFound for a desk without WeCom,
-  // Unauthenticated for a wrong signature or corp id, InvalidArgument when malformed.
+  // Unauthenticated for a wrong signature or corp id, a timestamp outside the window or a replay,
+  // InvalidArgument when malformed.
   Result<std::string> VerifyUrl(std::string_view desk, std::string_view msg_signature, std::string_view timestamp,
                                 std::string_view nonce, std::string_view echostr);
   // A POST callback: verified, decrypted, and (for kf_msg_or_event) recorded and queued for a
@@ -153,6 +162,7 @@ class WeComChannel {
   Engine* engine_;
   Clock* clock_;
   WeComOptions options_;
+  CallbackGuard replays_;
   std::vector<std::unique_ptr<Desk>> desks_;  // fixed after construction
 
   // Inbound and outbound processing of customers' records runs under work_mu_, one step at a time.

@@ -137,7 +137,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                encrypted + "]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>";
 #ifdef KEFU_FUZZ_WECOM_CHANNEL
       Channel& c = SharedChannel();
-      (void)c.channel->HandleCallback("shop", crypto.Signature("1", "n", encrypted), "1", "n", body);
+      // Stamped now, with a fresh nonce: the replay guard (issue 15) lets it through to the XML.
+      static uint64_t calls = 0;
+      const std::string ts = std::to_string(c.clock.NowMicros() / kefu::kMicrosPerSecond);
+      const std::string nonce = std::to_string(++calls);
+      (void)c.channel->HandleCallback("shop", crypto.Signature(ts, nonce, encrypted), ts, nonce, body);
 #else
       (void)body;  // the envelope is still built: Encrypt runs on the fuzzer's bytes
 #endif

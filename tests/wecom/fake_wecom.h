@@ -201,14 +201,17 @@ class FakeWeCom {
     return "<xml><ToUserName>" + XmlCdata(crypto.receiver_id()) + "</ToUserName><Encrypt>" +
            XmlCdata(*encrypted_out) + "</Encrypt><AgentID>" + XmlCdata("") + "</AgentID></xml>";
   }
-  // POSTs an announcement to kefu's callback route of `desk`.
+  // POSTs an announcement to kefu's callback route of `desk`, stamped `timestamp` (Unix seconds;
+  // kefu refuses one far from its clock).
   static httplib::Result PostCallback(int kefu_port, const std::string& desk, const WeComCrypto& crypto,
-                                      const std::string& callback_token = "ENCCALLBACKTOKEN", bool tamper = false) {
+                                      const std::string& callback_token = "ENCCALLBACKTOKEN", bool tamper = false,
+                                      int64_t timestamp = 1700000000) {
     std::string encrypted;
     const std::string body = CallbackBody(crypto, callback_token, kOpenKfId, &encrypted);
     httplib::Client c("127.0.0.1", kefu_port);
     c.set_read_timeout(10, 0);
-    return c.Post(("/v1/channels/wecom/" + desk + "/callback" + CallbackQuery(crypto, encrypted, tamper)).c_str(),
+    return c.Post(("/v1/channels/wecom/" + desk + "/callback" +
+                   CallbackQuery(crypto, encrypted, tamper, std::to_string(timestamp))).c_str(),
                   body, "text/xml");
   }
 

@@ -99,7 +99,7 @@ struct World {
   }
   // WeCom announces new messages; kefu answers 200 and pulls.
   void Announce(const std::string& token = "ENCCALLBACKTOKEN") {
-    auto r = FakeWeCom::PostCallback(port, kDesk, Crypto(), token);
+    auto r = FakeWeCom::PostCallback(port, kDesk, Crypto(), token, false, clock.NowMicros() / kMicrosPerSecond);
     REQUIRE(r);
     REQUIRE_MESSAGE(r->status == 200, r->body);
     CHECK(r->body.empty());
@@ -152,10 +152,12 @@ TEST_CASE("URL verification answers the decrypted echostr; a wrong signature is 
       "/v1/channels/wecom/hr/callback?msg_signature=5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3&timestamp=1409659589"
       "&nonce=263014780&echostr=P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%"
       "2BFZXvnaqQ%3D%3D";
+  w.clock.Set(int64_t{1409659589} * kMicrosPerSecond + 30 * kMicrosPerSecond);  // when WeCom sent it
   auto r = c.Get(official.c_str());
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->body == "1616140317555161061");
+  w.clock.Set(int64_t{1700000000} * kMicrosPerSecond);
   // An echostr with '+' left unescaped still works ('+' is read back from the space).
   WeComCrypto crypto = w.Crypto();
   std::string echostr;
@@ -368,9 +370,9 @@ TEST_CASE("a bad signature or a wrong corp id is refused and nothing is processe
   REQUIRE(foreign);
   CHECK(foreign->status == 401);
   httplib::Client c("127.0.0.1", w.port);
-  auto junk = c.Post("/v1/channels/wecom/hr/callback?msg_signature=a&timestamp=1&nonce=2", "<xml><x", "text/xml");
+  auto junk = c.Post("/v1/channels/wecom/hr/callback?msg_signature=a&timestamp=1700000000&nonce=2", "<xml><x", "text/xml");
   CHECK(junk->status == 400);
-  auto huge = c.Post("/v1/channels/wecom/hr/callback?msg_signature=a&timestamp=1&nonce=2", std::string(20000, 'x'), "text/xml");
+  auto huge = c.Post("/v1/channels/wecom/hr/callback?msg_signature=a&timestamp=1700000000&nonce=2", std::string(20000, 'x'), "text/xml");
   CHECK(huge->status == 413);
   w.Settle();
   CHECK(w.fake.sync_requests().empty());
@@ -511,6 +513,70 @@ TEST_CASE("kefu.json: the wecom block is validated") {
   CHECK_FALSE(parse(R"({"corp_id":"ww1","token":"t","encoding_aes_key":"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"})").ok());
   auto bad_url = parse(R"({"corp_id":"ww1","secret":"s","token":"t","encoding_aes_key":"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C","base_url":"ftp://x"})");
   CHECK(bad_url.status().message().find("base_url") != std::string::npos);
+}
+
+// Issue 15, item 6: a captured callback cannot be played again, now or later.
+TEST_CASE("callbacks outside the time window, and replayed callbacks, are refused and process nothing") {
+  World w;
+  httplib::Client c("127.0.0.1", w.port);
+  WeComCrypto crypto = w.Crypto();
+  const int64_t now = w.clock.NowMicros() / kMicrosPerSecond;
+  auto post = [&](const std::string& query, const std::string& body) {
+    auto r = c.Post(("/v1/channels/wecom/hr/callback" + query).c_str(), body, "text/xml");
+    REQUIRE(r);
+    return r->status;
+  };
+  std::string encrypted;
+  const std::string body = FakeWeCom::CallbackBody(crypto, "ENCCALLBACKTOKEN", kOpenKfId, &encrypted);
+  // Signed correctly, but stamped 10 minutes before or after kefu's clock.
+  CHECK(post(FakeWeCom::CallbackQuery(crypto, encrypted, false, std::to_string(now - 600)), body) == 401);
+  CHECK(post(FakeWeCom::CallbackQuery(crypto, encrypted, false, std::to_string(now + 600)), body) == 401);
+  CHECK(post(FakeWeCom::CallbackQuery(crypto, encrypted, false, "17e8"), body) == 400);
+  w.Settle();
+  CHECK(w.fake.sync_requests().empty());
+
+  w.fake.AddText("wmREPLAY", "年假有多少天？");
+  const std::string query = FakeWeCom::CallbackQuery(crypto, encrypted, false, std::to_string(now - 30), "778899");
+  CHECK(post(query, body) == 200);
+  w.Settle();
+  const size_t pulls = w.fake.sync_requests().size();
+  CHECK(pulls >= 1);
+  CHECK(post(query, body) == 401);  // the same (timestamp, nonce, signature) again
+  w.clock.Advance(10 * kMicrosPerMinute);
+  CHECK(post(query, body) == 401);  // later: outside the window
+  w.Settle();
+  CHECK(w.fake.sync_requests().size() == pulls);
+  CHECK(w.CustomerMessages("wmREPLAY") == 1);
+
+  // URL verification too: its echostr is answered once.
+  const int64_t later = w.clock.NowMicros() / kMicrosPerSecond;
+  const std::string echostr = crypto.Encrypt("echo-once");
+  const std::string verify = "/v1/channels/wecom/hr/callback?msg_signature=" +
+                             crypto.Signature(std::to_string(later), "42", echostr) + "&timestamp=" +
+                             std::to_string(later) + "&nonce=42&echostr=" + Url(echostr);
+  auto first = c.Get(verify.c_str());
+  REQUIRE(first);
+  CHECK(first->status == 200);
+  CHECK(first->body == "echo-once");
+  auto again = c.Get(verify.c_str());
+  REQUIRE(again);
+  CHECK(again->status == 401);
+  CHECK(again->body.find("echo-once") == std::string::npos);
+}
+
+TEST_CASE("the replay guard's memory is bounded: by the window and by a cap") {
+  CallbackGuard guard(300, 3);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(guard.Check("1000", std::to_string(i), "sig", 1000).ok());
+    guard.Remember("1000", std::to_string(i), "sig", 1000);
+  }
+  CHECK(guard.remembered() == 3);  // the oldest went first
+  CHECK(guard.Check("1000", "4", "sig", 1000).code() == Status::Code::kUnauthenticated);
+  guard.Remember("1400", "x", "sig", 1400);  // 1000 is out of the window at 1400: forgotten
+  CHECK(guard.remembered() == 1);
+  CHECK(guard.Check("1000", "4", "sig", 1400).code() == Status::Code::kUnauthenticated);  // still refused: too old
+  CHECK(guard.Check("-5", "n", "sig", 1000).code() == Status::Code::kInvalidArgument);
+  CHECK(guard.Check("1000", std::string(65, 'n'), "sig", 1000).code() == Status::Code::kInvalidArgument);
 }
 
 }  // namespace
