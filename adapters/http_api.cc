@@ -281,7 +281,9 @@ const std::string& HttpCall::Param(std::string_view name) const {
 HttpApi::HttpApi(Engine* engine, ServerOptions options)
     : engine_(engine), options_(std::move(options)), impl_(std::make_unique<Impl>(options_)) {
   impl_->request_prefix = RandomHex(4);
-  if (!options_.admin_token.empty()) impl_->admin_hash = HashToken(options_.admin_token);
+  // A token shorter than kMinAdminTokenChars leaves the admin routes off (kefu serve refuses to
+  // start with one: LoadOrCreateAdminToken).
+  if (options_.admin_token.size() >= kMinAdminTokenChars) impl_->admin_hash = HashToken(options_.admin_token);
   for (const std::string& id : engine_->DeskIds()) {
     auto config = engine_->GetDeskConfig(id);
     if (!config.ok()) continue;
@@ -589,33 +591,7 @@ void HttpApi::RunRoute(const Route& route, HttpCall& call) {
     return;
   }
   call.bearer = BearerToken(req);
-  Status auth;
-  switch (route.auth) {
-    case RouteAuth::kPublic:
-      break;
-    case RouteAuth::kCustomer:
-      auth = engine_->AuthorizeCustomer(call.Param("id"), call.bearer);
-      if (auth.ok() && !origin.empty()) {
-        auto view = engine_->GetConversation(call.Param("id"));
-        if (view.ok()) conversation_desk = view->desk;
-      }
-      break;
-    case RouteAuth::kAgent: {
-      auto agent = engine_->AuthenticateAgent(call.bearer);
-      if (agent.ok()) call.agent = std::move(*agent);
-      auth = agent.status();
-      break;
-    }
-    case RouteAuth::kAdmin:
-      if (impl_->admin_hash.empty()) {
-        auth = Status::Unauthenticated("admin routes are off (no admin token)");
-      } else if (call.bearer.empty()) {
-        auth = Status::Unauthenticated("missing admin token");
-      } else if (!ConstantTimeEquals(HashToken(call.bearer), impl_->admin_hash)) {
-        auth = Status::Unauthenticated("invalid admin token");
-      }
-      break;
-  }
+  const Status auth = Authorize(route, call, origin.empty() ? nullptr : &conversation_desk);
   allow_origin();
   if (!auth.ok()) {
     SendError(res, auth);
@@ -681,14 +657,30 @@ int HttpApi::open_streams() const { return impl_->streams.open(); }
 
 // ---- Admin token -----------------------------------------------------------------------------------
 
+namespace {
+
+Status CheckAdminTokenLength(const std::string& token, const std::string& where) {
+  if (token.size() >= kMinAdminTokenChars) return Status::OK();
+  return Status::InvalidArgument(where + " is " + std::to_string(token.size()) + " characters; an admin token needs at least " +
+                                 std::to_string(kMinAdminTokenChars) + " (make one with: openssl rand -base64 32)");
+}
+
+}  // namespace
+
 Result<std::string> LoadOrCreateAdminToken(const std::string& data_dir, const char* env_value) {
-  if (env_value != nullptr && env_value[0] != '\0') return std::string(env_value);
+  if (env_value != nullptr && env_value[0] != '\0') {
+    KEFU_RETURN_IF_ERROR(CheckAdminTokenLength(env_value, "KEFU_ADMIN_TOKEN"));
+    return std::string(env_value);
+  }
   const std::string path = data_dir + "/admin_token";
   auto existing = ReadFileToString(path, 4096);
   if (existing.ok()) {
     std::string token = *existing;
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-    if (!token.empty()) return token;
+    if (!token.empty()) {
+      KEFU_RETURN_IF_ERROR(CheckAdminTokenLength(token, path));
+      return token;
+    }
   } else if (existing.status().code() != Status::Code::kNotFound) {
     return Status::IOError(path + ": " + existing.status().message());
   }

@@ -100,7 +100,8 @@ struct ServerOptions {
   // Signed customers' HS256 JWTs (customer.jwt of the start route): clock skew, the longest
   // lifetime accepted, the longest token (adapters/customer_identity.h).
   IdentityRules identity;
-  // The admin token; "" turns the admin routes off (every call is 401).
+  // The admin token; "" (or one shorter than kMinAdminTokenChars) turns the admin routes off
+  // (every call is 401, desk admins' calls aside).
   std::string admin_token;
   // How long an agent token lives, seconds (reported as expires_in; the engine enforces it: keep
   // equal to EngineOptions::agent_session_micros). Default 12 hours.
@@ -125,7 +126,14 @@ enum class RouteAuth {
   kCustomer,  // Authorization: Bearer <customer token> of the route's {id} conversation
   kAgent,     // Authorization: Bearer <agent token>
   kAdmin,     // Authorization: Bearer <admin token>
+  // The admin token, or the session of an agent with the desk_admin role on the route's {desk}
+  // (another desk's: 404). Plain agents and customers: 401.
+  kDeskAdmin,
 };
+
+// The shortest admin token accepted: 32 characters (a generated one has 43). kefu serve refuses
+// to start with a shorter one; HttpApi leaves the admin routes off.
+constexpr size_t kMinAdminTokenChars = 32;
 
 class HttpMetrics;
 class RateLimiter;
@@ -135,7 +143,7 @@ struct HttpCall {
   const httplib::Request& request;
   httplib::Response& response;
   std::vector<std::pair<std::string_view, std::string>> params;  // {name} -> value
-  AgentIdentity agent;          // RouteAuth::kAgent
+  AgentIdentity agent;          // RouteAuth::kAgent, and kDeskAdmin when a desk admin calls
   std::string bearer;           // the token as sent (agent logout)
   std::string request_id;
 
@@ -189,6 +197,10 @@ class HttpApi {
   void DispatchWithBody(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   const Route* Match(const std::string& path, const std::string& method) const;
   void RunRoute(const Route& route, HttpCall& call);
+  // Who may call `route` (route_auth.cc). Sets call.agent for agents and desk admins, and
+  // `*conversation_desk` (when not null) for customers' routes.
+  Status Authorize(const Route& route, HttpCall& call, std::string* conversation_desk);
+  Status AuthorizeAdmin(HttpCall& call, bool desk_admin_too);
   void Preflight(const httplib::Request& req, httplib::Response& res, const std::vector<const Route*>& routes);
   std::vector<std::string> AllowedOrigins(const Route* route, const httplib::Request& req,
                                           std::string_view conversation_desk = {}) const;
@@ -219,7 +231,8 @@ class HttpApi {
 };
 
 // The admin token: `env_value` when non-empty, else the content of <data_dir>/admin_token, else a
-// new random token written there with mode 0600. IOError when the file cannot be read or written.
+// new random token written there with mode 0600. IOError when the file cannot be read or written;
+// InvalidArgument (naming where it came from) for a token shorter than kMinAdminTokenChars.
 Result<std::string> LoadOrCreateAdminToken(const std::string& data_dir, const char* env_value);
 
 }  // namespace kefu

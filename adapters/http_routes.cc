@@ -357,12 +357,12 @@ void HttpApi::RegisterRoutes() {
   AddRoute("GET", "/v1/agent/poll", A::kAgent, 0, [this](HttpCall& c) { AgentPoll(c); });
 
   // --- Admin ---
-  AddRoute("POST", "/v1/admin/desks/{desk}/agents", A::kAdmin, json, [this](HttpCall& c) {
+  AddRoute("POST", "/v1/admin/desks/{desk}/agents", A::kDeskAdmin, json, [this](HttpCall& c) {
     auto desk = impl_->desks.find(c.Param("desk"));
     if (desk == impl_->desks.end()) return SendError(c.response, Status::NotFound("no such desk"));
-    auto body = ReadJsonBody(c.request, false, {"username", "password", "name", "teams", "capacity"});
+    auto body = ReadJsonBody(c.request, false, {"username", "password", "name", "teams", "capacity", "role"});
     if (!body.ok()) return SendError(c.response, body.status());
-    std::string username, password, name;
+    std::string username, password, name, role = "agent";
     std::vector<std::string> teams;
     int64_t capacity = desk->second.default_capacity;
     Status s = body->GetString("username", Presence::kRequired, &username, 64);
@@ -370,16 +370,21 @@ void HttpApi::RegisterRoutes() {
     if (s.ok()) s = body->GetString("name", Presence::kOptional, &name, 100);
     if (s.ok()) s = body->GetStringArray("teams", Presence::kOptional, 50, 64, &teams);
     if (s.ok()) s = body->GetInt("capacity", Presence::kOptional, 1, 100, &capacity);
-    if (s.ok()) s = engine_->CreateAgent(c.Param("desk"), username, password, name, teams, static_cast<int>(capacity));
+    if (s.ok()) s = body->GetString("role", Presence::kOptional, &role, 16);
+    if (s.ok() && role != "agent" && role != "desk_admin") s = Status::InvalidArgument("field 'role': agent or desk_admin");
+    if (s.ok()) {
+      s = engine_->CreateAgent(c.Param("desk"), username, password, name, teams, static_cast<int>(capacity),
+                               role == "desk_admin");
+    }
     if (!s.ok()) return SendError(c.response, s);
     JsonWriter w;
     w.BeginObject().Key("agent").BeginObject().Field("desk", c.Param("desk")).Field("username", username);
     w.Field("name", name).Key("teams").BeginArray();
     for (const std::string& t : teams) w.String(t);
-    w.EndArray().Field("capacity", capacity).EndObject().EndObject();
+    w.EndArray().Field("capacity", capacity).Field("role", role).EndObject().EndObject();
     SendJson(c.response, 201, w.Take());
   });
-  AddRoute("PUT", "/v1/admin/desks/{desk}/kb", A::kAdmin, options_.max_kb_body_bytes, [this](HttpCall& c) {
+  AddRoute("PUT", "/v1/admin/desks/{desk}/kb", A::kDeskAdmin, options_.max_kb_body_bytes, [this](HttpCall& c) {
     std::string language = c.request.get_param_value("language");
     if (language.size() > 16) return SendError(c.response, Status::InvalidArgument("query 'language': too long"));
     if (c.request.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
@@ -391,7 +396,7 @@ void HttpApi::RegisterRoutes() {
     w.BeginObject().Field("ok", true).Field("desk", c.Param("desk")).Field("language", language).EndObject();
     SendJson(c.response, 200, w.Take());
   });
-  AddRoute("GET", "/v1/admin/desks/{desk}/stats", A::kAdmin, 0, [this](HttpCall& c) {
+  AddRoute("GET", "/v1/admin/desks/{desk}/stats", A::kDeskAdmin, 0, [this](HttpCall& c) {
     auto stats = engine_->Stats(c.Param("desk"));
     if (!stats.ok()) return SendError(c.response, stats.status());
     SendJson(c.response, 200, StatsJson(c.Param("desk"), *stats));

@@ -8,6 +8,9 @@ namespace {
 
 int64_t Seconds(int64_t micros) { return micros / kMicrosPerSecond; }
 
+// Who publishes or rolls back: the desk admin's username, or "admin" for the admin token.
+std::string Author(const HttpCall& c) { return c.agent.username.empty() ? "admin" : c.agent.username; }
+
 void WriteDraft(JsonWriter& w, const KbDraft& d) {
   w.BeginObject().Field("id", d.id).Field("kind", DraftKindName(d.kind)).Field("language", d.language);
   if (!d.entry_id.empty()) w.Field("entry_id", d.entry_id);
@@ -129,9 +132,9 @@ void AddKnowledgeRoutes(HttpApi* api, KnowledgeLoop* loop, Engine* engine) {
   });
 
   // --- Admin: review, publish, versions, rollback ---
-  api->AddRoute("GET", "/v1/admin/desks/{desk}/gaps", A::kAdmin, 0,
+  api->AddRoute("GET", "/v1/admin/desks/{desk}/gaps", A::kDeskAdmin, 0,
                 [loop, engine](HttpCall& c) { SendGaps(c, loop, engine, c.Param("desk")); });
-  api->AddRoute("GET", "/v1/admin/desks/{desk}/drafts", A::kAdmin, 0, [loop, engine](HttpCall& c) {
+  api->AddRoute("GET", "/v1/admin/desks/{desk}/drafts", A::kDeskAdmin, 0, [loop, engine](HttpCall& c) {
     if (!engine->GetDeskConfig(c.Param("desk")).ok()) return SendError(c.response, Status::NotFound("no such desk"));
     const std::string status = c.request.get_param_value("status");
     std::optional<DraftStatus> filter;
@@ -146,12 +149,12 @@ void AddKnowledgeRoutes(HttpApi* api, KnowledgeLoop* loop, Engine* engine) {
     for (const KbDraft& d : *drafts) WriteDraft(w, d);
     SendJson(c.response, 200, w.EndArray().EndObject().Take());
   });
-  api->AddRoute("POST", "/v1/admin/desks/{desk}/drafts/{draft}/reject", A::kAdmin, json, [loop](HttpCall& c) {
+  api->AddRoute("POST", "/v1/admin/desks/{desk}/drafts/{draft}/reject", A::kDeskAdmin, json, [loop](HttpCall& c) {
     Status s = loop->RejectDraft(c.Param("desk"), c.Param("draft"));
     if (!s.ok()) return SendError(c.response, s);
     SendJson(c.response, 200, "{\"ok\":true}");
   });
-  api->AddRoute("POST", "/v1/admin/desks/{desk}/kb/publish", A::kAdmin, json, [loop](HttpCall& c) {
+  api->AddRoute("POST", "/v1/admin/desks/{desk}/kb/publish", A::kDeskAdmin, json, [loop](HttpCall& c) {
     auto body = ReadJsonBody(c.request, true, {"language", "drafts"});
     if (!body.ok()) return SendError(c.response, body.status());
     std::string language;
@@ -159,7 +162,7 @@ void AddKnowledgeRoutes(HttpApi* api, KnowledgeLoop* loop, Engine* engine) {
     Status s = body->GetString("language", Presence::kOptional, &language, 16);
     if (s.ok()) s = body->GetStringArray("drafts", Presence::kOptional, 10000, 64, &drafts);
     if (!s.ok()) return SendError(c.response, s);
-    auto published = loop->Publish(c.Param("desk"), language, drafts, "admin");
+    auto published = loop->Publish(c.Param("desk"), language, drafts, Author(c));
     if (!published.ok()) return SendError(c.response, published.status());
     JsonWriter w;
     w.BeginObject().Key("version");
@@ -173,7 +176,7 @@ void AddKnowledgeRoutes(HttpApi* api, KnowledgeLoop* loop, Engine* engine) {
     w.Field("diff", published->diff);
     SendJson(c.response, 201, w.EndObject().Take());
   });
-  api->AddRoute("GET", "/v1/admin/desks/{desk}/kb/versions", A::kAdmin, 0, [loop](HttpCall& c) {
+  api->AddRoute("GET", "/v1/admin/desks/{desk}/kb/versions", A::kDeskAdmin, 0, [loop](HttpCall& c) {
     auto language = LanguageParam(c.request);
     if (!language.ok()) return SendError(c.response, language.status());
     auto versions = loop->Versions(c.Param("desk"), *language);
@@ -183,7 +186,7 @@ void AddKnowledgeRoutes(HttpApi* api, KnowledgeLoop* loop, Engine* engine) {
     for (const KbVersionInfo& v : *versions) WriteVersion(w, v);
     SendJson(c.response, 200, w.EndArray().EndObject().Take());
   });
-  api->AddRoute("POST", "/v1/admin/desks/{desk}/kb/rollback", A::kAdmin, json, [loop](HttpCall& c) {
+  api->AddRoute("POST", "/v1/admin/desks/{desk}/kb/rollback", A::kDeskAdmin, json, [loop](HttpCall& c) {
     auto body = ReadJsonBody(c.request, false, {"language", "version"});
     if (!body.ok()) return SendError(c.response, body.status());
     std::string language;
@@ -191,14 +194,14 @@ void AddKnowledgeRoutes(HttpApi* api, KnowledgeLoop* loop, Engine* engine) {
     Status s = body->GetString("language", Presence::kOptional, &language, 16);
     if (s.ok()) s = body->GetInt("version", Presence::kRequired, 1, INT32_MAX, &version);
     if (!s.ok()) return SendError(c.response, s);
-    auto v = loop->Rollback(c.Param("desk"), language, static_cast<int>(version), "admin");
+    auto v = loop->Rollback(c.Param("desk"), language, static_cast<int>(version), Author(c));
     if (!v.ok()) return SendError(c.response, v.status());
     JsonWriter w;
     w.BeginObject().Key("version");
     WriteVersion(w, *v);
     SendJson(c.response, 200, w.EndObject().Take());
   });
-  api->AddRoute("GET", "/v1/admin/desks/{desk}/stats/versions", A::kAdmin, 0, [loop](HttpCall& c) {
+  api->AddRoute("GET", "/v1/admin/desks/{desk}/stats/versions", A::kDeskAdmin, 0, [loop](HttpCall& c) {
     auto language = LanguageParam(c.request);
     if (!language.ok()) return SendError(c.response, language.status());
     auto per_version = loop->StatsByVersion(c.Param("desk"), *language);

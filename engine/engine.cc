@@ -1232,7 +1232,8 @@ Result<std::vector<Ticket>> Engine::CustomerTickets(std::string_view conversatio
 // ---- Agents ----------------------------------------------------------------------------------------
 
 Status Engine::CreateAgent(std::string_view desk, std::string_view username, std::string_view password,
-                           std::string_view display_name, const std::vector<std::string>& teams, int capacity) {
+                           std::string_view display_name, const std::vector<std::string>& teams, int capacity,
+                           bool desk_admin) {
   if (!IsUsername(username)) return Status::InvalidArgument("field 'username': must match [a-z0-9._-]{1,64}");
   if (password.size() < 8) return Status::InvalidArgument("field 'password': at least 8 characters");
   if (password.size() > 200) return Status::InvalidArgument("field 'password': at most 200 characters");
@@ -1260,6 +1261,7 @@ Status Engine::CreateAgent(std::string_view desk, std::string_view username, std
   a.agent.teams = teams;
   a.agent.capacity = capacity;
   a.agent.created_at = m.Now();
+  a.agent.desk_admin = desk_admin;
   Change ch;
   ch.batch.Put(AgentKey(desk, username), EncodeAgent(a.agent));
   return m.Commit(lock, *d, ch);
@@ -1325,7 +1327,7 @@ Result<AgentIdentity> Engine::AuthenticateAgent(std::string_view token) {
   auto a = d->agents.find(it->second.username);
   if (a == d->agents.end()) return Status::Unauthenticated("invalid agent token");
   a->second.agent.last_seen = m.Now();
-  return AgentIdentity{it->second.desk, it->second.username};
+  return AgentIdentity{it->second.desk, it->second.username, a->second.agent.desk_admin};
 }
 
 Status Engine::Logout(std::string_view token) {

@@ -49,6 +49,7 @@ struct EngineOptions {
 struct AgentIdentity {
   std::string desk;
   std::string username;
+  bool desk_admin = false;  // the agent may use the desk's admin routes
 };
 
 struct StartRequest {
@@ -200,7 +201,8 @@ class Engine {
   // Creates an account. Conflict when the username exists; InvalidArgument for a bad username
   // ([a-z0-9._-]{1,64}) or a password shorter than 8 characters.
   Status CreateAgent(std::string_view desk, std::string_view username, std::string_view password,
-                     std::string_view display_name, const std::vector<std::string>& teams, int capacity);
+                     std::string_view display_name, const std::vector<std::string>& teams, int capacity,
+                     bool desk_admin = false);
   // A session token. Unauthenticated for a wrong desk, user or password (one message for all);
   // ResourceExhausted after too many failures for the account.
   Result<std::string> Login(std::string_view desk, std::string_view username, std::string_view password);

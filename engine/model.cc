@@ -254,6 +254,7 @@ std::string EncodeAgent(const Agent& a) {
   w.Field("password", a.password_hash);
   WriteStrings(w, "teams", a.teams);
   w.Field("capacity", a.capacity).Field("created", a.created_at);
+  if (a.desk_admin) w.Field("desk_admin", true);
   return w.EndObject().Take();
 }
 
@@ -266,6 +267,7 @@ Result<Agent> DecodeAgent(std::string_view json) {
     a.teams = r.Strings("teams");
     a.capacity = static_cast<int>(r.Int("capacity"));
     a.created_at = r.Int("created");
+    a.desk_admin = r.Bool("desk_admin");
     if (a.username.empty()) r.Note(Status::Corruption("no username"));
   });
 }

@@ -114,6 +114,7 @@ struct Agent {
   AgentPresence presence = AgentPresence::kOffline;
   int64_t last_seen = 0;           // last heartbeat or call
   int64_t created_at = 0;
+  bool desk_admin = false;         // may use the desk's admin routes (KB, drafts, agents, stats)
 
   bool Serves(std::string_view team) const;
 };

@@ -30,7 +30,7 @@ import threading
 import time
 
 KEFU, MINUTES, WORK = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-ADMIN = "soak-admin-token-0123456789"
+ADMIN = "soak-admin-token-0123456789abcdefghij"  # at least 32 characters (kefu refuses shorter)
 STEADY_LIMIT_MB = float(os.environ.get("STEADY_LIMIT_MB", "24"))
 AGENTS = [("shop", "soak-a%d" % i, 4) for i in range(3)] + [("hr", "soak-h%d" % i, 4) for i in range(2)]
 SHOP = ["How do I place an order?", "what payment methods do you accept", "where is my refund", "talk to a human",

@@ -1,6 +1,6 @@
 // Issue 15, `kefu serve` as a process (tests/reliability/kefu_process.h): --trusted-proxy and
 // "trusted_proxies" in kefu.json (logs and metrics show the real client; a bad CIDR stops the
-// start with a clear message), and the admin token's minimum length.
+// start with a clear message), and the admin token's minimum length (issue 15, items 4 and 7).
 #include <doctest/doctest.h>
 #include <httplib.h>
 
@@ -89,6 +89,29 @@ TEST_CASE("kefu serve refuses a malformed trusted proxy with a clear message") {
   KefuProcess config(tmp.path + "/data", tmp.path, {"--config", DemoConfig(tmp.path, R"("trusted_proxies": ["nginx"],)")});
   CHECK(config.Start() == 0);
   CHECK_MESSAGE(config.LastStderr().find("trusted proxy 'nginx'") != std::string::npos, config.LastStderr());
+}
+
+TEST_CASE("kefu serve refuses an admin token shorter than 32 characters, from the environment or the file") {
+  TempDir tmp;
+  const std::string short_token(31, 'k');
+  KefuProcess from_env(tmp.path + "/data", tmp.path, {}, {"KEFU_ADMIN_TOKEN=" + short_token});
+  CHECK(from_env.Start() == 0);
+  CHECK_MESSAGE(from_env.LastStderr().find("KEFU_ADMIN_TOKEN is 31 characters; an admin token needs at least 32") !=
+                    std::string::npos,
+                from_env.LastStderr());
+  std::filesystem::create_directories(tmp.path + "/data");
+  std::ofstream(tmp.path + "/data/admin_token") << short_token << "\n";
+  KefuProcess from_file(tmp.path + "/data", tmp.path);
+  CHECK(from_file.Start() == 0);
+  CHECK_MESSAGE(from_file.LastStderr().find("admin_token is 31 characters") != std::string::npos, from_file.LastStderr());
+  // 32 is enough.
+  KefuProcess ok(tmp.path + "/data", tmp.path, {}, {"KEFU_ADMIN_TOKEN=" + std::string(32, 'k')});
+  const int port = ok.Start();
+  REQUIRE_MESSAGE(port > 0, ok.LastStderr());
+  httplib::Client c("127.0.0.1", port);
+  auto stats = c.Get("/v1/admin/desks/hr/stats", {{"Authorization", "Bearer " + std::string(32, 'k')}});
+  REQUIRE(stats);
+  CHECK(stats->status == 200);
 }
 
 }  // namespace

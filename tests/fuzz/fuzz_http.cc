@@ -22,7 +22,7 @@ namespace {
 
 using kefu::fuzz::Expect;
 
-constexpr const char* kAdmin = "fuzz-admin-token-0123456789";
+constexpr const char* kAdmin = "fuzz-admin-token-0123456789abcdefghij";
 
 struct Server {
   kefu::ManualClock clock;

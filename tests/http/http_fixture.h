@@ -24,7 +24,7 @@
 
 namespace kefu::testing {
 
-constexpr const char* kAdminToken = "test-admin-token-0123456789";
+constexpr const char* kAdminToken = "test-admin-token-0123456789abcdefghij";  // at least kMinAdminTokenChars
 constexpr const char* kAppSecret = "test-app-secret";
 
 inline DeskConfig ShopDesk() {
