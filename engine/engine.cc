@@ -143,10 +143,12 @@ Op::Op(Engine::Impl& impl, Transaction& tx) : impl(impl), rec(&tx, impl.cache.ge
 Result<Op::Slot*> Op::Load(std::string_view id, RecordTxn::Lock lock) {
   auto it = slots_.find(id);
   if (it != slots_.end()) return &it->second;
-  auto c = rec.LoadConversation(id, lock);
+  std::string bytes;
+  auto c = rec.LoadConversation(id, lock, &bytes);
   if (!c.ok()) return c.status();
   Slot& s = slots_[std::string(id)];
   s.before = *c;
+  s.before_bytes = std::move(bytes);
   s.c = std::move(*c);
   return &s;
 }
@@ -256,12 +258,17 @@ Status Op::WriteSlot(Slot& s) {
   if (c.state == ConversationState::kBot && c.idle_due == 0) {
     if (const DeskRuntime* d = impl.Desk(c.desk)) c.idle_due = c.last_activity_at + d->config.settings.idle_timeout_micros + 1;
   }
-  const bool changed = !s.before || EncodeConversation(*s.before) != EncodeConversation(c);
-  if (changed) KEFU_RETURN_IF_ERROR(rec.SaveConversation(s.before ? &*s.before : nullptr, c));
+  std::string bytes = EncodeConversation(c);
+  if (!s.before || bytes != s.before_bytes) {
+    KEFU_RETURN_IF_ERROR(rec.SaveConversation(s.before ? &*s.before : nullptr, c, bytes));
+  }
   Turn& t = s.turn;
-  for (; t.messages_written < t.messages.size(); ++t.messages_written) rec.PutMessage(c.id, t.messages[t.messages_written]);
+  for (; t.messages_written < t.messages.size(); ++t.messages_written) {
+    rec.PutMessage(c.id, t.messages[t.messages_written], t.encoded[t.messages_written]);
+  }
   for (; t.events_written < t.events.size(); ++t.events_written) rec.PutEvent(t.events[t.events_written]);
   s.before = c;
+  s.before_bytes = std::move(bytes);
   return Status::OK();
 }
 
@@ -278,14 +285,14 @@ Status Op::Flush() {
 
 Status Op::PublishQueueNews() {
   for (const auto& [desk, moved] : queue_news_) {
-    size_t length = 0;
-    std::vector<QueueEntry> waiting;
-    KEFU_RETURN_IF_ERROR(rec.ScanQueue(desk, [&](const QueueRow& row) {
-      ++length;
-      if (moved) waiting.push_back(row.entry);
-      return true;
-    }));
+    auto length = rec.WaitingCount(desk);
+    if (!length.ok()) return length.status();
     if (moved) {
+      std::vector<QueueEntry> waiting;
+      KEFU_RETURN_IF_ERROR(rec.ScanQueue(desk, [&](const QueueRow& row) {
+        waiting.push_back(row.entry);
+        return true;
+      }));
       auto view = Agents(desk);
       if (!view.ok()) return view.status();
       std::map<std::string, int> position;  // per team
@@ -308,7 +315,7 @@ Status Op::PublishQueueNews() {
     e.desk = std::string(desk);
     e.type = LiveEventType::kQueue;
     JsonWriter w;
-    w.BeginObject().Field("length", static_cast<int64_t>(length)).EndObject();
+    w.BeginObject().Field("length", *length).EndObject();
     e.data = w.Take();
     rec.tx().Publish(std::move(e));
   }
@@ -542,9 +549,9 @@ Status Engine::Impl::Route(Op& op, DeskRuntime& d) {
 
 Status Engine::Impl::Escalate(Op& op, DeskRuntime& d, Conversation& c, Turn* turn, EscalationReason reason,
                               std::string_view team, std::string_view actor) {
-  int waiting = 0;
-  KEFU_RETURN_IF_ERROR(op.rec.ScanQueue(d.config.id, [&](const QueueRow&) { return ++waiting < d.config.settings.max_queue; }));
-  if (waiting >= d.config.settings.max_queue) {
+  auto waiting = op.rec.WaitingCount(d.config.id);
+  if (!waiting.ok()) return waiting.status();
+  if (*waiting >= d.config.settings.max_queue) {
     Append(c, SystemText(c, QueueFullNotice(c)), op.now, turn);
     return Status::ResourceExhausted("the queue is full");
   }
@@ -732,8 +739,9 @@ std::vector<Engine::DeskGauges> Engine::Gauges() const {
     DeskGauges g;
     g.desk = id;
     Status s = impl_->Run([&](Op& op) {
-      g.queued = 0;
-      KEFU_RETURN_IF_ERROR(op.rec.ScanQueue(id, [&](const QueueRow&) { return ++g.queued > 0; }));
+      auto waiting = op.rec.WaitingCount(id);
+      if (!waiting.ok()) return waiting.status();
+      g.queued = static_cast<int>(*waiting);
       auto view = op.Agents(id);
       if (!view.ok()) return view.status();
       g.agents_online = g.serving = 0;

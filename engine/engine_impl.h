@@ -62,6 +62,7 @@ class Op {
   // A conversation loaded (or created) in this operation: as loaded, and as changed.
   struct Slot {
     std::optional<Conversation> before;
+    std::string before_bytes;  // `before` as stored ("" for a new conversation)
     Conversation c;
     Turn turn;
   };
