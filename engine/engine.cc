@@ -88,28 +88,77 @@ DeskRuntime* Engine::Impl::Desk(std::string_view id) const {
   return it == desks.end() ? nullptr : it->second.get();
 }
 
+// The KB of `language` for desk `desk`: the admin's upload when there is one, else `file_kb`.
+static Result<std::shared_ptr<KbBundle>> BuildKb(Store* store, const MatcherOptions& options, const std::string& desk,
+                                                 KnowledgeBase file_kb, const std::string& path) {
+  auto bundle = std::make_shared<KbBundle>();
+  bundle->language = file_kb.language;
+  auto stored = store->Get(KbKey(desk, file_kb.language.empty() ? "default" : file_kb.language));
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    auto uploaded = ParseKnowledgeBaseJson(**stored, "uploaded KB of desk " + desk);
+    if (uploaded.ok()) {
+      file_kb = std::move(*uploaded);
+      bundle->source = std::move(**stored);
+    }
+  }
+  auto matcher = Matcher::Build(file_kb, options);
+  if (!matcher.ok()) return matcher.status().WithContext(path);
+  bundle->kb = std::move(file_kb);
+  bundle->matcher = std::move(*matcher);
+  return bundle;
+}
+
+static Result<int64_t> ReadKbGeneration(Engine::Impl& m, const std::string& desk) {
+  int64_t generation = 0;
+  KEFU_RETURN_IF_ERROR(m.Run([&](Op& op) {
+    auto g = op.rec.KbGeneration(desk);
+    if (!g.ok()) return g.status();
+    generation = *g;
+    return Status::OK();
+  }));
+  return generation;
+}
+
 Status Engine::Impl::LoadKbs(DeskRuntime& d) {
+  auto generation = ReadKbGeneration(*this, d.config.id);  // first: an upload meanwhile reloads later
+  if (!generation.ok()) return generation.status();
   std::vector<std::shared_ptr<const KbBundle>> bundles;
   for (const std::string& path : d.config.knowledge_bases) {
     auto kb = LoadKnowledgeBase(path);
     if (!kb.ok()) return kb.status();
-    auto bundle = std::make_shared<KbBundle>();
-    bundle->language = kb->language;
-    // An admin's upload for this language replaces the file.
-    auto stored = store->Get(KbKey(d.config.id, kb->language.empty() ? "default" : kb->language));
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value()) {
-      auto uploaded = ParseKnowledgeBaseJson(**stored, "uploaded KB of desk " + d.config.id);
-      if (uploaded.ok()) *kb = std::move(*uploaded);
-    }
-    auto matcher = Matcher::Build(*kb, options.matcher);
-    if (!matcher.ok()) return matcher.status().WithContext(path);
-    bundle->kb = std::move(*kb);
-    bundle->matcher = std::move(*matcher);
-    bundles.push_back(std::move(bundle));
+    auto bundle = BuildKb(store.get(), options.matcher, d.config.id, std::move(*kb), path);
+    if (!bundle.ok()) return bundle.status();
+    bundles.push_back(std::move(*bundle));
   }
   std::lock_guard<std::mutex> lock(d.mu);
   d.kbs = std::move(bundles);
+  d.kb_generation = *generation;
+  return Status::OK();
+}
+
+Status Engine::Impl::FollowKbUploads(DeskRuntime& d) {
+  auto generation = ReadKbGeneration(*this, d.config.id);
+  if (!generation.ok()) return generation.status();
+  std::vector<std::shared_ptr<const KbBundle>> current;
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    if (*generation <= d.kb_generation) return Status::OK();
+    current = d.kbs;
+  }
+  for (const auto& old : current) {
+    auto stored = store->Get(KbKey(d.config.id, old->language.empty() ? "default" : old->language));
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value() || **stored == old->source) continue;
+    auto bundle = BuildKb(store.get(), options.matcher, d.config.id, old->kb, "uploaded KB");
+    if (!bundle.ok()) return bundle.status();
+    std::lock_guard<std::mutex> lock(d.mu);
+    for (auto& b : d.kbs) {
+      if (b->language == old->language) b = *bundle;
+    }
+  }
+  std::lock_guard<std::mutex> lock(d.mu);
+  d.kb_generation = std::max(d.kb_generation, *generation);
   return Status::OK();
 }
 
@@ -706,10 +755,15 @@ Status Engine::ReplaceKnowledgeBase(std::string_view desk, std::string_view lang
   bundle->kb = std::move(*kb);
   bundle->matcher = std::move(*matcher);
   const std::string json = KnowledgeBaseToJson(bundle->kb);
+  int64_t generation = 0;
   KEFU_RETURN_IF_ERROR(m.Run([&](Op& op) {
-    op.rec.PutKb(desk, lang.empty() ? "default" : lang, json);
+    KEFU_RETURN_IF_ERROR(op.rec.PutKb(desk, lang.empty() ? "default" : lang, json));
+    auto g = op.rec.KbGeneration(desk);
+    if (!g.ok()) return g.status();
+    generation = *g;
     return Status::OK();
   }));
+  bundle->source = json;
   std::lock_guard<std::mutex> lock(d->mu);
   for (auto& b : d->kbs) {
     if (b->language == lang) {
@@ -717,6 +771,7 @@ Status Engine::ReplaceKnowledgeBase(std::string_view desk, std::string_view lang
       break;
     }
   }
+  d->kb_generation = std::max(d->kb_generation, generation);
   return Status::OK();
 }
 

@@ -34,6 +34,7 @@ struct KbBundle {
   std::string language;
   KnowledgeBase kb;
   std::unique_ptr<Matcher> matcher;
+  std::string source;  // the uploaded JSON it was built from ("" for the config's file)
 };
 
 // A desk at run time: its configuration and matchers, and a few estimates kept in memory only.
@@ -43,6 +44,7 @@ struct DeskRuntime {
   std::vector<std::shared_ptr<const KbBundle>> kbs;       // GUARDED_BY(mu)
   std::deque<int64_t> recent_handle;                       // GUARDED_BY(mu) recent handle times
   std::unordered_map<std::string, uint64_t> read_seq;      // GUARDED_BY(mu) conversation -> seq its agent read
+  int64_t kb_generation = 0;                               // GUARDED_BY(mu) uploads seen (n/<desk>/kb)
 
   std::shared_ptr<const KbBundle> KbFor(std::string_view text) const;
   std::shared_ptr<const KbBundle> FirstKb() const;
@@ -159,6 +161,8 @@ struct Engine::Impl {
 
   // Loads the KBs of `d` (an admin's upload replaces a config file's KB of the same language).
   Status LoadKbs(DeskRuntime& d);
+  // Reloads the KBs of `d` that another process uploaded since (the desk's KB generation moved).
+  Status FollowKbUploads(DeskRuntime& d);
   // Assigns waiting conversations of `desk` to online agents with free seats, in line order.
   Status Route(Op& op, DeskRuntime& desk);
   // Escalates `c` (new/bot -> queued), opens or reopens its ticket, routes, tells the customer.

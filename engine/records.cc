@@ -696,8 +696,9 @@ Result<std::optional<std::string>> RecordTxn::LoadKb(std::string_view desk, std:
   return tx_->Get(KbKey(desk, language));
 }
 
-void RecordTxn::PutKb(std::string_view desk, std::string_view language, std::string_view json) {
+Status RecordTxn::PutKb(std::string_view desk, std::string_view language, std::string_view json) {
   tx_->Put(KbKey(desk, language), json);
+  return AddToCounter(desk, "kb", 1);
 }
 
 }  // namespace kefu

@@ -19,7 +19,7 @@
 //   ts/<desk>/<status>/<number:12>        tickets by status
 //   tc/<desk>/<customer>/<number:12>      tickets by customer
 //   n/<desk>/<counter>                    counters ("ticket": the last ticket number; "waiting":
-//                                         conversations in the line)
+//                                         conversations in the line; "kb": uploads of its KBs)
 //   ep/<desk>/<at:16>/<id:16>             event not yet folded into the stats
 //   e/<desk>/<at:16>/<id:16>              event folded into the stats
 //   sr/<desk>                             stats rollup of every folded event
@@ -184,7 +184,9 @@ class RecordTxn {
 
   // --- Knowledge bases uploaded by admins ---
   Result<std::optional<std::string>> LoadKb(std::string_view desk, std::string_view language);
-  void PutKb(std::string_view desk, std::string_view language, std::string_view json);
+  // Writes the KB and counts a new generation of the desk's KBs (every process reloads on it).
+  Status PutKb(std::string_view desk, std::string_view language, std::string_view json);
+  Result<int64_t> KbGeneration(std::string_view desk) { return ReadCounter(desk, "kb", false); }
 
   // After a successful Commit: the records written go into the working set.
   void Committed();

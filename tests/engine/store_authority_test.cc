@@ -294,3 +294,33 @@ TEST_CASE("a layout-1 data directory is upgraded once and keeps working; a newer
 
 }  // namespace
 }  // namespace kefu
+
+namespace kefu {
+namespace {
+
+TEST_CASE("a KB uploaded through another process is served after the next timer tick") {
+  ManualClock clock;
+  KefuConfig config;
+  config.desks = {testing::ShopDesk()};
+  auto store = OpenMemoryStore();
+  REQUIRE(store.ok());
+  Store* raw = store->get();
+  auto engine = Engine::Open(config, std::move(*store), &clock, testing::TestOptions());
+  REQUIRE(engine.ok());
+  auto before = (*engine)->KnowledgeFor("shop", "how do I return an item");
+  REQUIRE(before.ok());
+  // What another node's upload leaves in a shared store: the KB and the desk's next KB generation.
+  KnowledgeBase kb = *before->kb;
+  kb.entries.front().answer = "Answered by the KB another node uploaded.";
+  StoreBatch upload;
+  upload.Put(KbKey("shop", kb.language.empty() ? "default" : kb.language), KnowledgeBaseToJson(kb));
+  upload.Put("n/shop/kb", "1");
+  REQUIRE(raw->Write(upload).ok());
+  REQUIRE((*engine)->RunTimers().ok());
+  auto after = (*engine)->KnowledgeFor("shop", "how do I return an item");
+  REQUIRE(after.ok());
+  CHECK(after->kb->entries.front().answer == "Answered by the KB another node uploaded.");
+}
+
+}  // namespace
+}  // namespace kefu
