@@ -269,6 +269,18 @@ Result<Op::TicketSlot*> Op::OpenTicket(const DeskRuntime& desk, Conversation& c,
   return &s;
 }
 
+Status Op::CheckOpenTickets(std::string_view desk, std::string_view customer) {
+  auto tickets = rec.TicketsOfCustomer(desk, customer);
+  if (!tickets.ok()) return tickets.status();
+  int open = 0;
+  for (const Ticket& t : *tickets) open += t.status == TicketStatus::kOpen || t.status == TicketStatus::kPending;
+  if (open >= impl.options.max_open_tickets_per_customer) {
+    return Status::ResourceExhausted("the customer has " + std::to_string(open) + " open tickets already (at most " +
+                                     std::to_string(impl.options.max_open_tickets_per_customer) + ")");
+  }
+  return Status::OK();
+}
+
 const Agent* Op::AgentsView::Find(std::string_view username) const {
   for (const Agent& a : agents) {
     if (a.username == username) return &a;
@@ -604,14 +616,23 @@ Status Engine::Impl::Escalate(Op& op, DeskRuntime& d, Conversation& c, Turn* tur
     Append(c, SystemText(c, QueueFullNotice(c)), op.now, turn);
     return Status::ResourceExhausted("the queue is full");
   }
-  KEFU_RETURN_IF_ERROR(StartEscalation(c, reason, team, d.config, actor, op.now, turn));
   Op::TicketSlot* ticket = nullptr;
   if (!c.ticket.empty()) {
     auto t = op.LoadTicketById(d, c.ticket);
     if (t.ok()) ticket = *t;
     if (!t.ok() && t.status().code() != Status::Code::kNotFound) return t.status();
   }
-  if (ticket == nullptr || ticket->t.status == TicketStatus::kSolved || ticket->t.status == TicketStatus::kClosed) {
+  const bool new_ticket =
+      ticket == nullptr || ticket->t.status == TicketStatus::kSolved || ticket->t.status == TicketStatus::kClosed;
+  if (Status open = new_ticket ? op.CheckOpenTickets(c.desk, c.customer) : Status::OK(); !open.ok()) {
+    Append(c,
+           SystemText(c, Say(c.language, "You have many requests open with us already; we will answer them here.",
+                             "您已有多个未处理的请求，我们会在这里逐一回复您。")),
+           op.now, turn);
+    return open;
+  }
+  KEFU_RETURN_IF_ERROR(StartEscalation(c, reason, team, d.config, actor, op.now, turn));
+  if (new_ticket) {
     auto opened = op.OpenTicket(d, c, turn, reason, "");
     if (!opened.ok()) return opened.status();
     c.ticket = (*opened)->t.id;

@@ -82,7 +82,10 @@ class Op {
   Result<TicketSlot*> LoadTicketById(const DeskRuntime& desk, std::string_view ticket_id);
   // The ticket as committed, without a lock (to find its conversation before locking both).
   Result<Ticket> LoadTicketByIdUnlocked(const DeskRuntime& desk, std::string_view ticket_id);
-  // A new ticket for `c` (number from the desk's counter); c.ticket becomes its id.
+  // ResourceExhausted when `customer` has as many open or pending tickets as the engine allows.
+  Status CheckOpenTickets(std::string_view desk, std::string_view customer);
+  // A new ticket for `c` (number from the desk's counter; the caller sets c.ticket when it is the
+  // conversation's own ticket).
   Result<TicketSlot*> OpenTicket(const DeskRuntime& desk, Conversation& c, Turn* turn, EscalationReason reason,
                                  std::string_view subject);
 

@@ -324,3 +324,45 @@ TEST_CASE("a KB uploaded through another process is served after the next timer 
 
 }  // namespace
 }  // namespace kefu
+
+namespace kefu {
+namespace {
+
+TEST_CASE("a conversation's messages and a customer's open tickets are capped with a clear refusal") {
+  ManualClock clock;
+  KefuConfig config;
+  config.desks = {testing::ShopDesk()};
+  auto store = OpenMemoryStore();
+  REQUIRE(store.ok());
+  EngineOptions options = testing::TestOptions();
+  options.max_messages_per_conversation = 9;
+  options.max_open_tickets_per_customer = 1;
+  auto engine = Engine::Open(config, std::move(*store), &clock, options);
+  REQUIRE(engine.ok());
+  Engine& e = **engine;
+  auto s = e.StartConversation(StartRequest{"shop"});
+  CustomerMessageRequest r;
+  r.conversation_id = s->conversation_id;
+  r.text = "how do I return an item";
+  for (int i = 0; i < 4; ++i) REQUIRE(e.PostCustomerMessage(r).ok());  // welcome + 4 x 2 = 9
+  auto refused = e.PostCustomerMessage(r);
+  CHECK(refused.status().code() == Status::Code::kResourceExhausted);
+  CHECK(refused.status().message().find("start a new conversation") != std::string::npos);
+  CHECK(e.GetConversation(s->conversation_id)->last_seq == 9);
+
+  // One open ticket: a follow-up by an agent is refused, and so is another escalation's ticket.
+  StartRequest app{"shop"};
+  app.verified_user = "u1";
+  auto first = e.StartConversation(app);
+  r.conversation_id = first->conversation_id;
+  r.text = "talk to a human";
+  CHECK(e.PostCustomerMessage(r)->conversation.ticket == "SHOP-1001");
+  REQUIRE(e.CreateAgent("shop", "ana", "password-ana", "", {}, 3).ok());
+  auto token = e.Login("shop", "ana", "password-ana");
+  auto ana = e.AuthenticateAgent(*token);
+  CHECK(e.OpenFollowUp(*ana, first->conversation_id, "call back").status().code() ==
+        Status::Code::kResourceExhausted);
+}
+
+}  // namespace
+}  // namespace kefu
