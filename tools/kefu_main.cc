@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
   kefu::ServeArgs serve;
   CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the HTTP API (docs/api.md); no flags: the demo desks");
   serve_cmd->footer(
-      "With no --config, serves the demo desks of kefu.demo.json (HR in Chinese and English, a shop)\n"
-      "with their demo agents. The admin token is KEFU_ADMIN_TOKEN, or DATA/admin_token (made at first start).\n\n"
+      "With no --config, serves the demo desks built into kefu (HR in Chinese and English, a shop) with their\n"
+      "demo agents, from a copy written to DATA/demo. Every flag and config key: docs/config.md.\n"
+      "The admin token is KEFU_ADMIN_TOKEN, or DATA/admin_token (made at first start).\n\n"
       "Example:\n  kefu serve\n  kefu serve --config kefu.json --listen 0.0.0.0:8080 --data /var/lib/kefu");
   serve_cmd->add_option("--config", serve.config_path, "Server configuration (desks, KBs, agents)");
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();

@@ -20,10 +20,7 @@
 #include "adapters/wecom/wecom_channel.h"
 #include "engine/engine.h"
 #include "engine/store.h"
-
-#ifndef KEFU_SOURCE_ROOT
-#define KEFU_SOURCE_ROOT "."
-#endif
+#include "tools/demo_desks.h"
 
 namespace kefu {
 namespace {
@@ -123,6 +120,10 @@ void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::st
   std::printf("  admin token       %s\n",
               admin_from_env ? "from KEFU_ADMIN_TOKEN" : (args.data_dir + "/admin_token").c_str());
   std::printf("  data              %s\n", args.data_dir.c_str());
+  if (args.config_path.empty()) {
+    std::printf("  config            the built-in demo desks (a copy in %s/demo; --config FILE for your own)\n",
+                args.data_dir.c_str());
+  }
   for (const DeskConfig& d : config.desks) {
     std::printf("  desk %-12s %s\n", d.id.c_str(), d.name.c_str());
     if (!args.config_path.empty()) continue;  // passwords of a real config stay unprinted
@@ -141,11 +142,11 @@ int Fail(const Status& s) {
 
 }  // namespace
 
-Result<KefuConfig> LoadServeConfig(const std::string& path) {
-  const std::string file = path.empty() ? std::string(KEFU_SOURCE_ROOT) + "/kefu.demo.json" : path;
-  auto config = LoadConfig(file);
-  if (!config.ok()) return config.status();
-  return config;
+Result<KefuConfig> LoadServeConfig(const std::string& path, const std::string& data_dir) {
+  if (!path.empty()) return LoadConfig(path);
+  auto demo = WriteDemoDesks(data_dir + "/demo");
+  if (!demo.ok()) return demo.status();
+  return LoadConfig(*demo);
 }
 
 Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir) {
@@ -160,7 +161,7 @@ int RunServe(const ServeArgs& args) {
 
   auto listen = ParseListen(args.listen);
   if (!listen.ok()) return Fail(listen.status());
-  auto config = LoadServeConfig(args.config_path);
+  auto config = LoadServeConfig(args.config_path, args.data_dir);
   if (!config.ok()) return Fail(config.status());
   auto store = OpenDataDir(args.data_dir);
   if (!store.ok()) return Fail(store.status());

@@ -12,7 +12,7 @@
 namespace kefu {
 
 struct ServeArgs {
-  std::string config_path;                // "": the demo desks (kefu.demo.json in the source tree)
+  std::string config_path;                // "": the demo desks built into the binary
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one (printed)
   std::string data_dir = "./data";        // the store (data/store) and the admin token
   bool no_ip_limits = false;              // no per-IP budgets (load tests from one address)
@@ -21,8 +21,9 @@ struct ServeArgs {
   double kb_max_accuracy_drop = 0.02;     // a KB publish that lowers accuracy more is refused
 };
 
-// The config at `path`, or the demo desks' (kefu.demo.json in the source tree) when "".
-Result<KefuConfig> LoadServeConfig(const std::string& path);
+// The config at `path`, or when "" the demo desks built into the binary, written to
+// <data_dir>/demo/ first (the engine reads KBs from files). Errors name the file and field.
+Result<KefuConfig> LoadServeConfig(const std::string& path, const std::string& data_dir);
 
 // Opens the store of a data directory (creating it). Unavailable when another kefu holds it.
 Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir);
