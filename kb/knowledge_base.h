@@ -91,6 +91,14 @@ std::string KnowledgeBaseToJson(const KnowledgeBase& kb);
 // True when `id` is a valid entry id.
 bool IsValidEntryId(std::string_view id);
 
+// The entry id for an intent label as people export it ("Refund_not_showing_up", "EMI",
+// "Reset Password", "faq/ask_name", "退款"), always a valid id and always the same for the same
+// label: surrounding spaces trimmed, ASCII letters lower-cased, spaces as '-', '/' as '.'
+// ("reset-password", "faq.ask_name"). A label with any other character, or longer than 64, keeps
+// what it can and gets '-' and 8 hex digits of a hash of the label ("intent-1f0c9a2e" for "退款"),
+// so different labels stay apart. CSV intents and labelled files map labels with it.
+std::string EntryIdForLabel(std::string_view label);
+
 }  // namespace kefu
 
 #endif  // KEFU_KB_KNOWLEDGE_BASE_H_
