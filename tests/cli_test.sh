@@ -96,6 +96,23 @@ for field in in_scope_accuracy in_scope_accuracy_at_threshold oos_recall oos_pre
   expect "eval --json has $field" 0 "\"$field\":" -- cat "$tmp/eval.json"
 done
 
+# config check: a server config validated as kefu serve would, with the same messages.
+expect "config check accepts the demo desks" 0 "kefu.demo.json: OK (2 desks)" -- "$kefu" config check "$src/kefu.demo.json"
+printf '{\n  "desks": [\n    {"id": "hr", "knowledge_bases": ["%s"]},\n    {\n      "id": "shop",\n      "knowledge_bases": ["x.json"],\n      "settings": {"max_queue": 0}\n    }\n  ]\n}\n' \
+  "$src/kb/samples/hr-en.json" >"$tmp/bad-config.json"
+expect "config check names file, line, desk and field" 1 \
+  "$tmp/bad-config.json:7: desk #2: field 'settings': field 'max_queue': must be an integer from 1 to 1000000" \
+  -- "$kefu" config check "$tmp/bad-config.json"
+expect "serve refuses the same config with the same message" 1 \
+  "$tmp/bad-config.json:7: desk #2: field 'settings': field 'max_queue': must be an integer from 1 to 1000000" \
+  -- "$kefu" serve --config "$tmp/bad-config.json" --data "$tmp/serve-data"
+sed -i 's/"max_queue": 0/"max_queue": 10, "max_queu": 1/' "$tmp/bad-config.json"
+expect "config check names an unknown key's line" 1 "$tmp/bad-config.json:7: desk #2: field 'settings': field 'max_queu': unknown field" \
+  -- "$kefu" config check "$tmp/bad-config.json"
+sed -i 's/, "max_queu": 1//' "$tmp/bad-config.json"
+expect "config check names a knowledge base that cannot be loaded" 1 "$tmp/x.json: no such file" \
+  -- "$kefu" config check "$tmp/bad-config.json"
+
 # kb diff: what changed between two KB files.
 python3 - "$src/kb/samples/shop-en.json" "$tmp/shop-changed.json" <<'PY'
 import json, sys

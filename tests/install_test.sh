@@ -48,7 +48,9 @@ meson install -C "$build" --no-rebuild --quiet --destdir "$dir/dest" > "$dir/ins
   { cat "$dir/install.log" >&2; fail "meson install"; }
 root="$dir/dest$prefix"
 serves_demo "$root/bin/kefu"
-for doc in README.md docs/api.md docs/kb-format.md docs/perf/matcher_build.svg docs/console.png; do
+"$root/bin/kefu" config check "$root/share/kefu/kefu.demo.json" > "$dir/check" 2>&1 ||
+  { cat "$dir/check" >&2; fail "the installed demo config does not validate"; }
+for doc in README.md docs/api.md docs/config.md docs/kb-format.md docs/perf/matcher_build.svg docs/console.png; do
   [ -f "$root/share/doc/kefu/$doc" ] || fail "meson install did not install $doc"
 done
 echo "ok   meson install: binary, demo desks, documentation"

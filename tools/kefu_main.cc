@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "tools/config_commands.h"
 #include "tools/kb_commands.h"
 #include "tools/knowledge_commands.h"
 #include "tools/serve_command.h"
@@ -13,23 +14,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "kefu 0.1.0");
 
   kefu::ServeArgs serve;
-  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the HTTP API (docs/api.md); no flags: the demo desks");
-  serve_cmd->footer(
-      "With no --config, serves the demo desks built into kefu (HR in Chinese and English, a shop) with their\n"
-      "demo agents, from a copy written to DATA/demo. Every flag and config key: docs/config.md.\n"
-      "The admin token is KEFU_ADMIN_TOKEN, or DATA/admin_token (made at first start).\n\n"
-      "Example:\n  kefu serve\n  kefu serve --config kefu.json --listen 0.0.0.0:8080 --data /var/lib/kefu");
-  serve_cmd->add_option("--config", serve.config_path, "Server configuration (desks, KBs, agents)");
-  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
-  serve_cmd->add_option("--data", serve.data_dir, "Data directory (store, admin token)")->capture_default_str();
-  serve_cmd->add_option("--kb-max-accuracy-drop", serve.kb_max_accuracy_drop,
-                        "A KB publish that lowers accuracy on labelled questions or the KB's examples by more is refused (default 0.02)")
-      ->check(CLI::Range(0.0, 1.0));
-  serve_cmd->add_flag("--no-ip-limits", serve.no_ip_limits,
-                      "No per-address budgets (requests, logins, new conversations): load tests from one address");
-  serve_cmd->add_option("--threads", serve.threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")
-      ->check(CLI::Range(2, 4096));
-  serve_cmd->add_flag("--quiet", serve.quiet, "No per-request log lines on stderr");
+  CLI::App* serve_cmd = kefu::AddServeCommand(&app, &serve);
+
+  std::string config_path;
+  CLI::App* config_cmd = app.add_subcommand("config", "Work with server configurations: check");
+  config_cmd->require_subcommand(1);
+  CLI::App* check_cmd = config_cmd->add_subcommand("check", "Validate a config (kefu.json) and its knowledge bases as kefu serve would");
+  check_cmd->footer("Every problem names the file, line, desk and field; exit code 0 when valid, 1 otherwise.\n"
+                    "Every key: docs/config.md.\n\nExample:\n  kefu config check kefu.json");
+  check_cmd->add_option("file", config_path, "Server configuration file")->required();
 
   kefu::AskArgs ask;
   CLI::App* ask_cmd = app.add_subcommand("ask", "Ask the bot of a knowledge base, from the terminal");
@@ -115,6 +108,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*serve_cmd) return kefu::RunServe(serve);
+    if (*check_cmd) return kefu::RunConfigCheck(config_path);
     if (*ask_cmd) return kefu::RunAsk(ask);
     if (*lint_cmd) return kefu::RunKbLint(lint_path);
     if (*eval_cmd) return kefu::RunKbEval(eval);

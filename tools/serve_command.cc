@@ -1,5 +1,6 @@
 #include "tools/serve_command.h"
 
+#include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <signal.h>
 
@@ -141,6 +142,28 @@ int Fail(const Status& s) {
 }
 
 }  // namespace
+
+CLI::App* AddServeCommand(CLI::App* app, ServeArgs* args) {
+  CLI::App* serve_cmd = app->add_subcommand("serve", "Serve the HTTP API (docs/api.md); no flags: the demo desks");
+  serve_cmd->footer(
+      "With no --config, serves the demo desks built into kefu (HR in Chinese and English, a shop) with their\n"
+      "demo agents, from a copy written to DATA/demo. Every flag and config key: docs/config.md.\n"
+      "The admin token is KEFU_ADMIN_TOKEN, or DATA/admin_token (made at first start).\n\n"
+      "Example:\n  kefu serve\n  kefu serve --config kefu.json --listen 0.0.0.0:8080 --data /var/lib/kefu");
+  serve_cmd->add_option("--config", args->config_path, "Server configuration (desks, KBs, agents)");
+  serve_cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  serve_cmd->add_option("--data", args->data_dir, "Data directory (store, admin token)")->capture_default_str();
+  serve_cmd->add_option("--kb-max-accuracy-drop", args->kb_max_accuracy_drop,
+                        "A KB publish that lowers accuracy on labelled questions or the KB's examples by more is refused")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  serve_cmd->add_flag("--no-ip-limits", args->no_ip_limits,
+                      "No per-address budgets (requests, logins, new conversations): load tests from one address");
+  serve_cmd->add_option("--threads", args->threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")
+      ->check(CLI::Range(2, 4096));
+  serve_cmd->add_flag("--quiet", args->quiet, "No per-request log lines on stderr");
+  return serve_cmd;
+}
 
 Result<KefuConfig> LoadServeConfig(const std::string& path, const std::string& data_dir) {
   if (!path.empty()) return LoadConfig(path);

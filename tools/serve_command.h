@@ -9,6 +9,10 @@
 #include "engine/desk_config.h"
 #include "engine/store.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace kefu {
 
 struct ServeArgs {
@@ -20,6 +24,10 @@ struct ServeArgs {
   bool quiet = false;                     // no per-request log lines
   double kb_max_accuracy_drop = 0.02;     // a KB publish that lowers accuracy more is refused
 };
+
+// Adds the `serve` subcommand and its flags to `app`; parsing fills `args`. Every flag has a row
+// in docs/config.md (tests/config_reference_test.cc checks both ways): adding one means adding it.
+CLI::App* AddServeCommand(CLI::App* app, ServeArgs* args);
 
 // The config at `path`, or when "" the demo desks built into the binary, written to
 // <data_dir>/demo/ first (the engine reads KBs from files). Errors name the file and field.
