@@ -312,7 +312,9 @@ Result<KnowledgeBase> ParseKnowledgeBaseJson(std::string_view json, std::string_
   return kb;
 }
 
-Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_view file, const KbLimits& limits) {
+namespace {
+
+Result<KnowledgeBase> ParseCsv(std::string_view csv, std::string_view file, const KbLimits& limits, bool need_answers) {
   std::vector<std::vector<std::string>> rows;
   std::vector<size_t> lines;
   KEFU_RETURN_IF_ERROR(SplitCsv(csv, file, &rows, &lines));
@@ -396,7 +398,7 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
       }
     }
   }
-  for (size_t i = 0; i < kb.entries.size(); ++i) {
+  for (size_t i = 0; i < kb.entries.size() && need_answers; ++i) {
     if (kb.entries[i].answer.empty()) {
       problems.push_back(std::string(file) + ":" + std::to_string(first_line[i]) + ": intent '" + kb.entries[i].title +
                          "': field 'answer': no row gives an answer");
@@ -405,6 +407,16 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
   CheckKnowledgeBase(kb, file, limits, &problems);
   if (!problems.empty()) return Status::InvalidArgument(JoinProblems(file, problems));
   return kb;
+}
+
+}  // namespace
+
+Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_view file, const KbLimits& limits) {
+  return ParseCsv(csv, file, limits, true);
+}
+
+Result<KnowledgeBase> ParseKnowledgeBaseCsvDraft(std::string_view csv, std::string_view file, const KbLimits& limits) {
+  return ParseCsv(csv, file, limits, false);
 }
 
 Result<KnowledgeBase> LoadKnowledgeBase(const std::string& path, const KbLimits& limits) {

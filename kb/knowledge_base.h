@@ -77,6 +77,11 @@ Result<KnowledgeBase> ParseKnowledgeBaseJson(std::string_view json, std::string_
 Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_view file_name,
                                             const KbLimits& limits = {});
 
+// As ParseKnowledgeBaseCsv, except that an intent whose rows give no answer is kept with an empty
+// answer (so not yet a valid KB): for `kefu kb import`, which marks such entries for review.
+Result<KnowledgeBase> ParseKnowledgeBaseCsvDraft(std::string_view csv, std::string_view file_name,
+                                                 const KbLimits& limits = {});
+
 // Reads `path` and parses it as CSV when it ends in ".csv", else as JSON.
 Result<KnowledgeBase> LoadKnowledgeBase(const std::string& path, const KbLimits& limits = {});
 

@@ -5,24 +5,7 @@ kefu=$1
 src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-# expect NAME WANT_CODE WANT_TEXT -- COMMAND...: runs COMMAND, checks its exit code and that its
-# combined output contains WANT_TEXT.
-expect() {
-  local name=$1 want_code=$2 want_text=$3
-  shift 4
-  local out code
-  out=$("$@" 2>&1)
-  code=$?
-  if [ "$code" != "$want_code" ] || ! grep -qF -- "$want_text" <<<"$out"; then
-    echo "FAIL $name: exit $code (want $want_code), output:"
-    echo "$out" | head -20
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/cli_expect.sh"
 
 expect "help explains ask with an example" 0 "Example:" -- "$kefu" ask --help
 expect "help explains kb eval" 0 "in_scope" -- "$kefu" kb eval --help
@@ -133,8 +116,4 @@ expect "gaps names a bad --since" 2 "--since" -- "$kefu" kb gaps --data "$tmp" -
 expect "gaps refuses a directory that is no data directory, and creates nothing" 1 "not a kefu data directory" -- "$kefu" kb gaps --data "$tmp/nodata" --desk hr
 expect "... nothing created" 1 "" -- test -e "$tmp/nodata"
 
-if [ $failures -ne 0 ]; then
-  echo "$failures failed"
-  exit 1
-fi
-echo "all passed"
+finish

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "base/json.h"
+#include "kb/import.h"
 #include "kb/labelled.h"
 #include "kb/matcher.h"
 #include "tools/progress.h"
@@ -165,6 +166,13 @@ int RunKbLint(const std::string& path) {
   if (thin > 0) {
     std::printf("%s: note: %zu entries have fewer than 3 example questions; more paraphrases make matching surer\n",
                 path.c_str(), thin);
+  }
+  const size_t review = std::count_if(kb->entries.begin(), kb->entries.end(), [](const KbEntry& e) {
+    return std::find(e.tags.begin(), e.tags.end(), kNeedsReviewTag) != e.tags.end();
+  });
+  if (review > 0) {
+    std::printf("%s: note: %zu entries are tagged %s (imported without a usable answer): review them\n", path.c_str(),
+                review, std::string(kNeedsReviewTag).c_str());
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "tools/config_commands.h"
+#include "tools/import_commands.h"
 #include "tools/kb_commands.h"
 #include "tools/knowledge_commands.h"
 #include "tools/serve_command.h"
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
   ask_cmd->add_option("--channel", ask.channel, "Channel whose answer variant to show: web, app, wecom")
       ->check(CLI::IsMember({"web", "app", "wecom"}));
 
-  CLI::App* kb_cmd = app.add_subcommand("kb", "Work with knowledge bases: lint, eval, bench");
+  CLI::App* kb_cmd = app.add_subcommand("kb", "Work with knowledge bases: lint, import, eval, bench, gaps, diff");
   kb_cmd->require_subcommand(1);
 
   std::string lint_path;
@@ -72,6 +73,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   eval_cmd->add_flag("--json", eval.json, "Print one JSON object");
+
+  kefu::ImportArgs import;
+  CLI::App* import_cmd = kb_cmd->add_subcommand("import", "Make knowledge bases from a Rasa project, a Dialogflow ES export or CSV");
+  import_cmd->footer(
+      "Reads Rasa projects (data/nlu.yml and domain.yml: examples, and the utter_<intent> responses as answers),\n"
+      "Dialogflow ES agent exports (a folder or its zip: intents and their usersays files, text responses, one KB\n"
+      "per language) and kefu CSV, each recognised by its content. Prints what was imported, what was not (file and\n"
+      "line) and the entries marked for review (no answer: they hand off to a person), then lints the result.\n"
+      "Several languages: one file each, OUTPUT with the language before the extension (faq.en.json).\n\n"
+      "Example:\n  kefu kb import my-rasa-bot --output hr.json\n  kefu kb import agent-export.zip --output shop.json");
+  import_cmd->add_option("path", import.paths, "Files, folders or zip archives")->required();
+  import_cmd->add_option("--output", import.output, "The knowledge base file to write (JSON)")->required();
 
   std::string bench_train, bench_test;
   bool bench_json = false;
@@ -111,6 +124,7 @@ int main(int argc, char** argv) {
     if (*check_cmd) return kefu::RunConfigCheck(config_path);
     if (*ask_cmd) return kefu::RunAsk(ask);
     if (*lint_cmd) return kefu::RunKbLint(lint_path);
+    if (*import_cmd) return kefu::RunKbImport(import);
     if (*eval_cmd) return kefu::RunKbEval(eval);
     if (*bench_cmd) return kefu::RunKbBench(bench_train, bench_test, bench_json);
     if (*gaps_cmd) return kefu::RunKbGaps(gaps);
