@@ -80,10 +80,7 @@ Result<KnowledgeBase> KnowledgeBaseFromLabelled(const std::vector<LabelledQuesti
     if (inserted) {
       KbEntry e;
       e.id = id;
-      e.title = q.intent;
-      for (char& c : e.title) {
-        if (c == '_') c = ' ';
-      }
+      e.title = q.intent;  // as written; the normaliser reads '_' as a space, so it matches alike
       e.answer = q.intent;
       kb.entries.push_back(std::move(e));
     }

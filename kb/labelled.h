@@ -54,8 +54,7 @@ class IntentLabels {
 };
 
 // A KB with one entry per intent of `questions` (in order of first appearance), the questions as
-// examples, the id from `labels->Assign(intent)`, the intent as title (underscores as spaces) and
-// answer. Rows labelled `oos_label` are left out. `labels` may be null; when given, it holds
+// examples, the id from `labels->Assign(intent)`, the intent as written as title and answer. Rows labelled `oos_label` are left out. `labels` may be null; when given, it holds
 // the labels afterwards (for ResolveLabels). InvalidArgument when no row is in scope.
 Result<KnowledgeBase> KnowledgeBaseFromLabelled(const std::vector<LabelledQuestion>& questions,
                                                 std::string_view oos_label, IntentLabels* labels = nullptr);

@@ -57,7 +57,7 @@ TEST_CASE("a KB from labelled questions keeps the label as written and uses the 
   REQUIRE(kb.ok());
   REQUIRE(kb->entries.size() == 3);
   CHECK(kb->entries[0].id == "refund_not_showing_up");
-  CHECK(kb->entries[0].title == "Refund not showing up");
+  CHECK(kb->entries[0].title == "Refund_not_showing_up");
   CHECK(kb->entries[0].questions.size() == 2);
   CHECK(kb->entries[2].title == "中文标签");
   CHECK(*labels.Find("中文标签") == kb->entries[2].id);
