@@ -162,6 +162,11 @@ CLI::App* AddServeCommand(CLI::App* app, ServeArgs* args) {
   serve_cmd->add_option("--threads", args->threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")
       ->check(CLI::Range(2, 4096));
   serve_cmd->add_flag("--quiet", args->quiet, "No per-request log lines on stderr");
+  serve_cmd->add_option("--cache-mb", args->cache_mb,
+                        "Memory for recently used conversations, agents and tickets, decoded (MiB); the store "
+                        "holds everything, this only saves decoding")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   return serve_cmd;
 }
 
@@ -189,7 +194,9 @@ int RunServe(const ServeArgs& args) {
   auto store = OpenDataDir(args.data_dir);
   if (!store.ok()) return Fail(store.status());
   SystemClock clock;
-  auto engine = Engine::Open(*config, std::move(*store), &clock);
+  EngineOptions engine_options;
+  engine_options.cache_bytes = static_cast<size_t>(args.cache_mb) << 20;
+  auto engine = Engine::Open(*config, std::move(*store), &clock, engine_options);
   if (!engine.ok()) return Fail(engine.status());
   const char* env_token = std::getenv("KEFU_ADMIN_TOKEN");
   auto admin_token = LoadOrCreateAdminToken(args.data_dir, env_token);

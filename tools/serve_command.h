@@ -23,6 +23,7 @@ struct ServeArgs {
   int threads = 0;                        // worker threads; 0 the default
   bool quiet = false;                     // no per-request log lines
   double kb_max_accuracy_drop = 0.02;     // a KB publish that lowers accuracy more is refused
+  int cache_mb = 64;                      // the engine's working set of decoded records, MiB
 };
 
 // Adds the `serve` subcommand and its flags to `app`; parsing fills `args`. Every flag has a row
