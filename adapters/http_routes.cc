@@ -472,27 +472,10 @@ void HttpApi::PostMessage(HttpCall& call) {
   if (s.ok()) s = body->GetString("channel", Presence::kOptional, &channel, 16);
   if (s.ok() && !channel.empty() && channel != "web" && channel != "app") s = Status::InvalidArgument("field 'channel': web or app");
   if (!s.ok()) return SendError(res, s);
-  auto before = engine_->GetConversation(m.conversation_id);
-  if (!before.ok()) return SendError(res, before.status());
-  m.channel = channel.empty() ? (before->channel == Channel::kWeCom ? Channel::kWeb : before->channel) : *ParseChannel(channel);
+  if (!channel.empty()) m.channel = *ParseChannel(channel);
   auto turn = engine_->PostCustomerMessage(m);
   if (!turn.ok()) return SendError(res, turn.status());
-  if (!turn->duplicate) {
-    // The matcher's decision as the customer saw it (the edge cannot see inside the engine).
-    const ConversationState was = before->state, now = turn->conversation.state;
-    const bool with_bot = was == ConversationState::kNew || was == ConversationState::kBot || was == ConversationState::kResolved;
-    const char* decision = nullptr;
-    if (with_bot && (now == ConversationState::kQueued || now == ConversationState::kAgent)) {
-      decision = "escalate";
-    } else {
-      for (const Message& msg : turn->messages) {
-        if (msg.kind != MessageKind::kBot) continue;
-        const bool clarify = !msg.choices.empty() && !msg.choices.front().entry_id.empty();
-        decision = !msg.entry_id.empty() ? "answer" : clarify ? "clarify" : "small_talk";
-      }
-    }
-    if (decision != nullptr) impl_->metrics.CountDecision(before->desk, decision);
-  }
+  if (turn->decision) impl_->metrics.CountDecision(turn->conversation.desk, MatchDecisionName(*turn->decision));
   SendJson(res, 200, TurnJson(*turn));
 }
 

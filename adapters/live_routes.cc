@@ -33,7 +33,7 @@ std::string SseEvent(std::string_view type, std::string_view data, std::optional
 
 std::string AgentEventJson(const LiveEvent& e) {
   std::string out = "{\"id\":" + std::to_string(e.id) + ",\"type\":";
-  AppendJsonString(e.type, &out);
+  AppendJsonString(LiveEventTypeName(e.type), &out);
   if (!e.conversation.empty()) {
     out += ",\"conversation\":";
     AppendJsonString(e.conversation, &out);
@@ -49,8 +49,8 @@ std::string PositionJson(uint64_t id) { return "{\"last_event_id\":" + std::to_s
 // assignments as the events go by.
 bool AgentWants(const LiveEvent& e, const std::string& me, std::set<std::string>* mine) {
   if (e.conversation.empty()) return e.agent.empty() || e.agent == me;
-  if (e.type == "ticket") return true;
-  if (e.type == "assigned") {
+  if (e.type == LiveEventType::kTicket) return true;
+  if (e.type == LiveEventType::kAssigned) {
     if (e.agent == me) {
       mine->insert(e.conversation);
       return true;
@@ -58,15 +58,15 @@ bool AgentWants(const LiveEvent& e, const std::string& me, std::set<std::string>
     mine->erase(e.conversation);
     return false;
   }
-  if (e.type == "message") return e.agent == me || mine->count(e.conversation) > 0;
-  if (e.type == "state") {
+  if (e.type == LiveEventType::kMessage) return e.agent == me || mine->count(e.conversation) > 0;
+  if (e.type == LiveEventType::kState) {
     const bool names_me = e.data.find("\"assignee\":\"" + me + "\"") != std::string::npos;
     const bool was_mine = mine->count(e.conversation) > 0;
     if (names_me) mine->insert(e.conversation);
     else mine->erase(e.conversation);
     return names_me || was_mine;
   }
-  if (e.type == "queue") return false;  // per-customer positions; agents get the desk-wide one
+  if (e.type == LiveEventType::kQueue) return false;  // per-customer positions; agents get the desk-wide one
   return e.agent.empty() || e.agent == me;
 }
 
@@ -133,8 +133,8 @@ void Replay(const Engine& engine, CustomerStream* s, std::string* out) {
 void AppendCustomerEvents(const std::vector<LiveEvent>& events, CustomerStream* s, std::string* out) {
   for (const LiveEvent& e : events) {
     s->live_after = std::max(s->live_after, e.id);
-    if (e.type != "message") {
-      *out += SseEvent(e.type, e.data);
+    if (e.type != LiveEventType::kMessage) {
+      *out += SseEvent(LiveEventTypeName(e.type), e.data);
       continue;
     }
     auto m = DecodeMessage(e.data);
@@ -215,7 +215,7 @@ bool AgentStreamTurn(Engine& engine, const std::atomic<bool>& stopping, const Pa
   } else {
     for (const LiveEvent& e : events) {
       s->live_after = std::max(s->live_after, e.id);
-      out += SseEvent(e.type, AgentEventJson(e), e.id);
+      out += SseEvent(LiveEventTypeName(e.type), AgentEventJson(e), e.id);
     }
   }
   return SendOrCheck(std::move(out), &s->last_write, pacing, sink);

@@ -8,7 +8,7 @@
 #include <iterator>
 
 #include "adapters/knowledge_routes.h"
-#include "engine/knowledge_loop.h"
+#include "knowledge/knowledge_loop.h"
 #include "engine/model.h"
 #include "tests/http/http_fixture.h"
 
