@@ -1,10 +1,21 @@
-// Durable storage behind an interface: LevelDB under the data directory, or in memory for tests.
-// The engine writes one StoreBatch per request (the customer's message, the bot's reply, the
-// conversation's new state and its events) and acknowledges only after the batch is durable.
+// The store is the authority: every record (conversations, messages, agents, tickets, events)
+// and every index over them lives here, and the engine runs each operation as one short
+// transaction over it, keeping only a bounded cache in memory.
 //
-// Keys are prefixed by record kind and desk (see docs/architecture.md, "Storage"); values are
-// compact JSON. A store holds records only; everything derived (queue order, agents' load,
-// ticket counters) is rebuilt from the records when the engine opens the store.
+// The interface is an ordered key-value store with transactions, row locks and "claim" scans
+// (SKIP LOCKED), so that two very different backends serve the same engine code:
+//   - LevelDB (OpenLevelDbStore): embedded, one process. Locks live in the process; a commit is
+//     one synced LevelDB write, concurrent commits sharing one fsync (group commit).
+//   - PostgreSQL (engine/pg_store.h): any number of kefu processes. Locks are PostgreSQL's row
+//     locks; a claim is SELECT ... FOR UPDATE SKIP LOCKED; commits are PostgreSQL transactions.
+// Keys are byte strings compared bytewise (the records module, engine/records.h, owns the
+// layout); values are opaque bytes.
+//
+// Isolation is "read committed" on both: a read sees what was committed when it ran (plus the
+// transaction's own writes); consistency comes from locks. Deadlocks are avoided by lock ranks:
+// a transaction waits for a lock only when its rank is higher than that of every lock it holds;
+// otherwise it only tries, and a lock held elsewhere fails the call with Aborted. The caller
+// then drops the transaction and runs the operation again (Engine's RunTransaction does).
 #ifndef KEFU_ENGINE_STORE_H_
 #define KEFU_ENGINE_STORE_H_
 
@@ -17,6 +28,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/live_bus.h"
 
 namespace leveldb {
 class Env;
@@ -47,14 +59,119 @@ class StoreBatch {
   size_t bytes_ = 0;
 };
 
+using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+
+struct ScanOptions {
+  // At most this many rows are passed to the callback. Default: no limit.
+  size_t max_rows = SIZE_MAX;
+  // Claim: each row returned is locked until the transaction ends, and rows that other
+  // transactions hold are skipped (PostgreSQL's FOR UPDATE SKIP LOCKED). Never waits. Default
+  // false: a plain read of committed rows.
+  bool skip_locked = false;
+  // The rank of the locks a claim takes (see the file comment).
+  int lock_rank = 0;
+};
+
+// One operation's reads and writes. Writes become visible to others, all at once, at Commit;
+// locks are held until the transaction is destroyed, so that the caller can update its caches of
+// what it wrote before anyone else may lock those rows. Destroying an uncommitted transaction
+// rolls it back. Not thread-safe: one thread uses a transaction at a time.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  // The value of `key` (this transaction's own writes included), std::nullopt when absent.
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+
+  // Locks the row of `key` until the transaction ends, then reads it (the value after the lock,
+  // never an older one). A missing row is not locked (PostgreSQL cannot lock what does not exist):
+  // use LockName for keys that may be absent. Aborted when the lock is held elsewhere and the
+  // rank rule forbids waiting; Unavailable when the store cannot be reached.
+  virtual Result<std::optional<std::string>> GetForUpdate(std::string_view key, int rank) = 0;
+
+  // Locks the name `name` (any string; a row need not exist) until the transaction ends. Names and
+  // rows are separate lock spaces: lock a given key always the same way. Aborted as GetForUpdate.
+  virtual Status LockName(std::string_view name, int rank) = 0;
+
+  // Calls `fn(key, value)` for the keys in [start, limit) in key order ("" as limit: no upper
+  // bound), this transaction's writes included, until `fn` returns false or `options.max_rows`
+  // rows were passed. With `options.skip_locked`, see ScanOptions.
+  virtual Status Scan(std::string_view start, std::string_view limit, const ScanOptions& options,
+                      const ScanFn& fn) = 0;
+
+  virtual void Put(std::string_view key, std::string_view value) = 0;
+  virtual void Delete(std::string_view key) = 0;
+
+  // Live events made visible, in order, once the transaction has committed (never on rollback).
+  virtual void Publish(LiveEvent event) = 0;
+
+  // Makes every write durable and visible at once. OK: durable. IOError or Unavailable: not
+  // known to be durable (the disk or the database failed); the transaction is then over either
+  // way. Locks stay held until the transaction is destroyed.
+  virtual Status Commit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // A new transaction. Unavailable when the store cannot take one (a database down; LevelDB
+  // waiting to reopen after a disk error still gives transactions, whose Commit then fails).
+  virtual Result<std::unique_ptr<Transaction>> Begin() = 0;
+
+  // Applies `batch` atomically and durably outside any transaction's locks (side records,
+  // migrations, tests). Errors as Transaction::Commit.
+  virtual Status Write(const StoreBatch& batch) = 0;
+
+  // A committed value, std::nullopt when absent.
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+
+  // Committed rows of [start, limit) in key order ("" as limit: no upper bound) until `fn` returns
+  // false. Sees one consistent snapshot.
+  virtual Status Scan(std::string_view start, std::string_view limit, const ScanFn& fn) = 0;
+
+  // Calls `fn` for every key that starts with `prefix`, in key order, until it returns false.
+  Status ScanPrefix(std::string_view prefix, const ScanFn& fn);
+
+  // The live events of every desk, published by committed transactions. Owned by the store.
+  virtual LiveBus* live() = 0;
+
+  // A lease on `name` for this process: std::nullopt-like nullptr when another process (or
+  // another lease in this one) holds it. Released when the returned object is destroyed, or
+  // when this process dies (PostgreSQL: a session advisory lock on a connection of its own).
+  class Lease {
+   public:
+    virtual ~Lease() = default;
+    // False once the lease is lost (its database connection broke): stop the leased work.
+    virtual bool held() = 0;
+  };
+  virtual Result<std::unique_ptr<Lease>> TryLease(std::string_view name) = 0;
+
+  // True when other processes may share this store (PostgreSQL): caches must be validated
+  // against the store on every use. False for LevelDB: this process is the only writer.
+  virtual bool shared() const = 0;
+
+  // Bytes the store occupies on disk (0 in memory or when unknown).
+  virtual uint64_t DiskBytes() = 0;
+
+  // Commits since open (group commits for LevelDB) and the transactions they carried.
+  struct Counters {
+    uint64_t writes = 0;
+    uint64_t transactions = 0;
+  };
+  virtual Counters counters() const = 0;
+};
+
 struct StoreOptions {
-  // Sync every write to disk before Write returns. Default true: an acknowledged message must
+  // Sync every write to disk before it is acknowledged. Default true: an acknowledged message must
   // survive a machine crash, not only a process crash. Tests of logic may turn it off.
   bool sync = true;
   // LevelDB block cache, bytes. Default 32 MiB.
   size_t block_cache_bytes = size_t{32} << 20;
   // LevelDB write buffer (memtable), bytes. Default 16 MiB.
   size_t write_buffer_bytes = size_t{16} << 20;
+  // Live events kept per desk for streams to resume from. Default 10,000.
+  size_t live_events_per_desk = 10000;
 
   // After a failed write (disk full, read-only, I/O error) LevelDB refuses every later write until
   // it is reopened, and the log it was writing may end in a torn record. The store therefore
@@ -69,36 +186,8 @@ struct StoreOptions {
   size_t reopen_probe_bytes = size_t{64} << 10;
 
   // The file system LevelDB uses; not owned, must outlive the store. Default nullptr: the real
-  // one. Tests pass a fault-injecting leveldb::Env (tests/engine/fault_env.h).
+  // one. Tests pass a fault-injecting leveldb::Env (tests/reliability/fault_env.h).
   leveldb::Env* env = nullptr;
-};
-
-// Thread-safe: concurrent Writes from several threads are grouped into one synced log write
-// (LevelDB's group commit), reads may run alongside writes.
-class Store {
- public:
-  virtual ~Store() = default;
-
-  // Applies `batch` atomically and durably (per StoreOptions::sync). IOError when the disk
-  // refuses the write (full, read-only); the batch is then not known to be applied (it may
-  // reappear after a reopen if its log record reached the disk: "not known to be durable").
-  // Unavailable while a LevelDB store waits to reopen after such a failure (StoreOptions).
-  virtual Status Write(const StoreBatch& batch) = 0;
-
-  // The value of `key`, std::nullopt when absent; IOError or Corruption on failure.
-  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
-
-  // Calls `fn(key, value)` for every key in [start, limit) in key order ("" as limit: no upper
-  // bound) until `fn` returns false. Sees a consistent snapshot.
-  virtual Status Scan(std::string_view start, std::string_view limit,
-                      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
-
-  // Calls `fn` for every key that starts with `prefix`, in key order, until it returns false.
-  Status ScanPrefix(std::string_view prefix,
-                    const std::function<bool(std::string_view key, std::string_view value)>& fn);
-
-  // Bytes the store occupies on disk (0 in memory).
-  virtual uint64_t DiskBytes() = 0;
 };
 
 // Opens (creating it and its parents if needed) a LevelDB store in directory `dir`. Unavailable
