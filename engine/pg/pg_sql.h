@@ -1,0 +1,70 @@
+// The statements the PostgreSQL store runs, in one place (the tables are in pg_schema.h).
+// Named statements are prepared once per connection; parameters are binary (pg_connection.h).
+#ifndef KEFU_ENGINE_PG_PG_SQL_H_
+#define KEFU_ENGINE_PG_PG_SQL_H_
+
+#include "engine/pg/pg_connection.h"
+
+namespace kefu::sql {
+
+// Transaction control: not prepared (the extended protocol parses them in the same round trip).
+inline constexpr PgStatement kBegin = {"", "BEGIN ISOLATION LEVEL READ COMMITTED"};
+inline constexpr PgStatement kBeginSnapshot = {"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"};
+inline constexpr PgStatement kCommit = {"", "COMMIT"};
+
+// The key-value space.
+inline constexpr PgStatement kGet = {"kefu_get", "SELECT v FROM kv WHERE k = $1::bytea"};
+inline constexpr PgStatement kGetForUpdate = {
+    "kefu_get_for_update", "SELECT v FROM kv WHERE k = $1::bytea FOR UPDATE"};
+inline constexpr PgStatement kGetForUpdateNowait = {
+    "kefu_get_for_update_nowait", "SELECT v FROM kv WHERE k = $1::bytea FOR UPDATE NOWAIT"};
+inline constexpr PgStatement kPut = {
+    "kefu_put",
+    "INSERT INTO kv (k, v) VALUES ($1::bytea, $2::bytea) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"};
+inline constexpr PgStatement kDelete = {"kefu_delete", "DELETE FROM kv WHERE k = $1::bytea"};
+
+// Scans page by page: the next page starts at the last key plus a zero byte (its successor).
+// Two statements per kind rather than "($2 = '' OR k < $2)", which a generic plan cannot turn
+// into an index range.
+inline constexpr PgStatement kScanFrom = {
+    "kefu_scan_from", "SELECT k, v FROM kv WHERE k >= $1::bytea ORDER BY k LIMIT $2::int8"};
+inline constexpr PgStatement kScanRange = {
+    "kefu_scan_range",
+    "SELECT k, v FROM kv WHERE k >= $1::bytea AND k < $2::bytea ORDER BY k LIMIT $3::int8"};
+inline constexpr PgStatement kClaimFrom = {
+    "kefu_claim_from",
+    "SELECT k, v FROM kv WHERE k >= $1::bytea ORDER BY k LIMIT $2::int8 FOR UPDATE SKIP LOCKED"};
+inline constexpr PgStatement kClaimRange = {
+    "kefu_claim_range",
+    "SELECT k, v FROM kv WHERE k >= $1::bytea AND k < $2::bytea ORDER BY k LIMIT $3::int8 "
+    "FOR UPDATE SKIP LOCKED"};
+
+// Named locks (PgAdvisoryKey), released at the end of the transaction.
+inline constexpr PgStatement kLockName = {"kefu_lock_name", "SELECT pg_advisory_xact_lock($1::int8)"};
+inline constexpr PgStatement kTryLockName = {
+    "kefu_try_lock_name", "SELECT pg_try_advisory_xact_lock($1::int8)"};
+
+// A live event, and the wake-up of every node's listener at commit. The transaction takes its
+// xid (pg_current_xact_id, in a CTE evaluated first) before the event takes its id from the
+// sequence: the listener relies on that order to tell an id still being committed from one that
+// never will be (pg_live_listener.h). NOTIFY carries only the desk (PostgreSQL folds identical
+// notifications of one transaction into one).
+inline constexpr PgStatement kPublish = {
+    "kefu_publish",
+    "WITH x AS MATERIALIZED (SELECT pg_current_xact_id()), "
+    "e AS (INSERT INTO live_events (desk, payload) SELECT $1::text, $2::bytea FROM x RETURNING desk) "
+    "SELECT pg_notify('kefu_live', desk) FROM e"};
+
+// Session leases (Store::TryLease).
+inline constexpr PgStatement kTryLease = {"", "SELECT pg_try_advisory_lock($1::int8)"};
+
+// The database's clock, in microseconds since the epoch.
+inline constexpr PgStatement kNowMicros = {
+    "kefu_now_micros", "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8"};
+
+inline constexpr PgStatement kDatabaseSize = {
+    "kefu_database_size", "SELECT pg_database_size(current_database())"};
+
+}  // namespace kefu::sql
+
+#endif  // KEFU_ENGINE_PG_PG_SQL_H_
