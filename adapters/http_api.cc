@@ -177,6 +177,7 @@ int HttpStatusFor(Status::Code code) {
     case Status::Code::kIOError: return 503;
     case Status::Code::kCorruption: return 500;
     case Status::Code::kInternal: return 500;
+    case Status::Code::kAborted: return 503;  // the engine retried; the client may too
   }
   return 500;
 }

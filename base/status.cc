@@ -16,6 +16,7 @@ std::string_view Status::CodeName(Code code) {
     case Code::kIOError: return "io_error";
     case Code::kCorruption: return "corruption";
     case Code::kInternal: return "internal";
+    case Code::kAborted: return "aborted";
   }
   return "unknown";
 }

@@ -29,6 +29,8 @@ class Status {
     kIOError,
     kCorruption,
     kInternal,
+    // A transaction lost a lock conflict or a deadlock; running the operation again may succeed.
+    kAborted,
   };
 
   // An OK status carries no message and costs no allocation.
@@ -46,6 +48,7 @@ class Status {
   static Status IOError(std::string_view msg) { return Status(Code::kIOError, msg); }
   static Status Corruption(std::string_view msg) { return Status(Code::kCorruption, msg); }
   static Status Internal(std::string_view msg) { return Status(Code::kInternal, msg); }
+  static Status Aborted(std::string_view msg) { return Status(Code::kAborted, msg); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
