@@ -10,7 +10,6 @@ std::string_view Status::CodeName(Code code) {
     case Code::kUnauthenticated: return "unauthenticated";
     case Code::kPermissionDenied: return "permission_denied";
     case Code::kConflict: return "conflict";
-    case Code::kAborted: return "aborted";
     case Code::kResourceExhausted: return "resource_exhausted";
     case Code::kUnavailable: return "unavailable";
     case Code::kIOError: return "io_error";

@@ -21,9 +21,6 @@ class Status {
     kUnauthenticated,
     kPermissionDenied,
     kConflict,
-    // A transaction gave way (a lock held elsewhere, a deadlock, a serialization failure): run it
-    // again from the start.
-    kAborted,
     kResourceExhausted,
     kUnavailable,
     kIOError,
@@ -42,7 +39,6 @@ class Status {
   static Status Unauthenticated(std::string_view msg) { return Status(Code::kUnauthenticated, msg); }
   static Status PermissionDenied(std::string_view msg) { return Status(Code::kPermissionDenied, msg); }
   static Status Conflict(std::string_view msg) { return Status(Code::kConflict, msg); }
-  static Status Aborted(std::string_view msg) { return Status(Code::kAborted, msg); }
   static Status ResourceExhausted(std::string_view msg) { return Status(Code::kResourceExhausted, msg); }
   static Status Unavailable(std::string_view msg) { return Status(Code::kUnavailable, msg); }
   static Status IOError(std::string_view msg) { return Status(Code::kIOError, msg); }
