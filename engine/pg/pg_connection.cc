@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace kefu {
@@ -54,6 +55,15 @@ bool IsAbortedState(std::string_view state) {
   return state == "40P01" || state == "40001" || state == "55P03";
 }
 
+// Server notices: NOTICE and below ("relation already exists, skipping") are expected and
+// dropped; a WARNING goes to stderr, where the operator sees it.
+void OnNotice(void*, const PGresult* r) {
+  const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (severity != nullptr && std::strcmp(severity, "WARNING") == 0) {
+    std::fprintf(stderr, "kefu: postgresql: %s", PQresultErrorMessage(r));
+  }
+}
+
 }  // namespace
 
 Status StatusFromResult(PGconn* conn, const PGresult* r) {
@@ -96,6 +106,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status::Unavailable("postgresql: out of memory connecting");
   std::unique_ptr<PgConnection> c(new PgConnection(conn));
+  PQsetNoticeReceiver(conn, OnNotice, nullptr);
   if (PQstatus(conn) != CONNECTION_OK) {
     return Status::Unavailable("postgresql: cannot connect: " + TrimmedMessage(PQerrorMessage(conn)));
   }
