@@ -94,15 +94,16 @@ bool IsConnectionLost(const Status& s) { return s.code() == Status::Code::kUnava
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& uri,
                                                             int connect_timeout_seconds,
-                                                            const std::string& session_sql) {
+                                                            const std::string& session_sql,
+                                                            const std::string& application_name) {
   // Defaults first, the URI last: with expand_dbname, settings after it would override the
   // URI's own, settings before it are overridden by it.
   const std::string timeout = std::to_string(connect_timeout_seconds);
   const char* keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "application_name", "client_encoding", "dbname",
-                        nullptr};
-  const char* values[] = {timeout.c_str(), "1", "10", "5", "3", "kefu", "UTF8", uri.c_str(),
-                          nullptr};
+                        "keepalives_count", "tcp_user_timeout", "application_name",
+                        "client_encoding", "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), "1", "10", "5", "3", "10000", application_name.c_str(),
+                          "UTF8", uri.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status::Unavailable("postgresql: out of memory connecting");
   std::unique_ptr<PgConnection> c(new PgConnection(conn));

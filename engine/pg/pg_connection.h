@@ -82,12 +82,14 @@ bool IsConnectionLost(const Status& s);
 class PgConnection {
  public:
   // Opens a connection to `uri` (a libpq URI or key=value string; its own settings win over the
-  // defaults given here: connect_timeout, TCP keepalives, application_name "kefu"). Every new
-  // session then runs `session_sql` (e.g. "SET lock_timeout = 30000"; may be empty).
-  // Unavailable when the server cannot be reached or refuses the connection.
+  // defaults given here: connect_timeout, TCP keepalives and a 10 s tcp_user_timeout, so that a
+  // database host that vanishes fails calls within seconds rather than TCP's minutes). The session
+  // then runs `session_sql` (e.g. "SET lock_timeout = 30000"; may be empty). `application_name`
+  // shows in pg_stat_activity. Unavailable when the server cannot be reached or refuses us.
   static Result<std::unique_ptr<PgConnection>> Connect(const std::string& uri,
                                                        int connect_timeout_seconds,
-                                                       const std::string& session_sql = "");
+                                                       const std::string& session_sql = "",
+                                                       const std::string& application_name = "kefu");
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;

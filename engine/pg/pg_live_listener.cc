@@ -70,7 +70,7 @@ PgLiveListener::Stats PgLiveListener::stats() const {
 
 Status PgLiveListener::Connect() {
   conn_.reset();
-  Result<std::unique_ptr<PgConnection>> c = PgConnection::Connect(uri_, options_.connect_timeout_seconds);
+  Result<std::unique_ptr<PgConnection>> c = PgConnection::Connect(uri_, options_.connect_timeout_seconds, "", "kefu listener");
   if (!c.ok()) return c.status();
   KEFU_RETURN_IF_ERROR((*c)->ExecSimple("LISTEN kefu_live"));
   conn_ = std::move(c.value());
@@ -142,7 +142,11 @@ void PgLiveListener::Run() {
     Status s;
     while (full && s.ok() && !stopping_) s = FetchOnce(&full);
     if (!s.ok()) {
+      // Reconnect: a lost connection is the usual cause, and a fresh session is the cure for the
+      // rest too; the pause keeps a persistent error from spinning.
+      std::fprintf(stderr, "kefu: live events: %s\n", s.ToString().c_str());
       conn_->MarkBroken();
+      Sleep(options_.reconnect_millis);
       continue;
     }
     bool notified = false;

@@ -72,7 +72,7 @@ class PgStore final : public PostgresStore {
   // Migrates (or checks) the schema, measures the clock, starts the listener and maintenance.
   Status Open() {
     Result<std::unique_ptr<PgConnection>> conn =
-        PgConnection::Connect(pool_.uri(), options_.pool.connect_timeout_seconds);
+        PgConnection::Connect(pool_.uri(), options_.pool.connect_timeout_seconds, "", "kefu migrate");
     if (!conn.ok()) return conn.status();
     if (options_.migrate) {
       Result<int> version = MigratePgSchema(**conn);
@@ -136,7 +136,7 @@ class PgStore final : public PostgresStore {
 
   Result<std::unique_ptr<Lease>> TryLease(std::string_view name) override {
     Result<std::unique_ptr<PgConnection>> conn =
-        PgConnection::Connect(pool_.uri(), options_.pool.connect_timeout_seconds);
+        PgConnection::Connect(pool_.uri(), options_.pool.connect_timeout_seconds, "", "kefu lease");
     if (!conn.ok()) return conn.status();
     Result<PgResultPtr> r = (*conn)->Exec(
         std::move(PgCommand(sql::kTryLease).Int64(PgAdvisoryKey(PgLockKind::kLease, name))));

@@ -339,6 +339,9 @@ TEST_CASE_TEMPLATE("a lease is exclusive until its holder lets go", B, KEFU_STOR
   Result<std::unique_ptr<Store::Lease>> second = other.TryLease("wecom/acct-1");
   REQUIRE(second.ok());
   CHECK(*second == nullptr);
+  Result<std::unique_ptr<Store::Lease>> same_node = store->TryLease("wecom/acct-1");
+  REQUIRE(same_node.ok());
+  CHECK(*same_node == nullptr);
   Result<std::unique_ptr<Store::Lease>> unrelated = other.TryLease("wecom/acct-2");
   REQUIRE(unrelated.ok());
   CHECK(*unrelated != nullptr);
