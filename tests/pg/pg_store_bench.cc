@@ -2,7 +2,8 @@
 // conversation), a point read (the agent), four puts (conversation, message, client_msg_id index,
 // the conversation's sequence counter), one live event, commit. Per thread count: transactions/s, latency median and
 // p99, round trips and WAL bytes per transaction. With --unpipelined, the same statements one
-// round trip each over a bare connection, for comparison.
+// round trip each over a bare connection, for comparison. Then the latency of a live event from
+// its commit on one node to a second node's bus.
 //
 //   pg_store_bench                       # starts a throwaway cluster with fsync on
 //   pg_store_bench --store postgresql://... --threads 1,16 --seconds 10
@@ -165,6 +166,31 @@ void Print(const char* mode, int threads, RunResult r) {
   std::fflush(stdout);
 }
 
+// A live event committed on one node until another node's bus hands it out: `count` events one
+// after another, each waited for, latency median and p99.
+void MeasureLiveLatency(const std::string& uri, Store& publisher, int count) {
+  Result<std::unique_ptr<Store>> peer = OpenPostgresStore(uri);
+  if (!peer.ok()) return;
+  std::vector<int64_t> micros;
+  for (int i = 0; i < count; ++i) {
+    const uint64_t after = (*peer)->live()->Position("live");
+    Result<std::unique_ptr<Transaction>> txn = publisher.Begin();
+    if (!txn.ok()) return;
+    LiveEvent e;
+    e.desk = "live";
+    e.data = "x";
+    (*txn)->Publish(std::move(e));
+    const auto t0 = Clock::now();
+    if (!(*txn)->Commit().ok()) return;
+    bool gap = false;
+    if ((*peer)->live()->Wait("live", after, 5'000'000, [](const LiveEvent&) { return true; }, &gap).empty()) return;
+    micros.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  }
+  std::sort(micros.begin(), micros.end());
+  std::printf("live event, commit on node A to node B's bus: p50=%.2fms p99=%.2fms (%d events)\n",
+              micros[micros.size() / 2] / 1000.0, micros[micros.size() * 99 / 100] / 1000.0, count);
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"The PostgreSQL store's cost per typical transaction"};
   std::string uri;
@@ -203,6 +229,7 @@ int Main(int argc, char** argv) {
     Print("store", threads, Run(uri, **store, shape, threads, seconds, false));
     if (unpipelined) Print("unpipelined", threads, Run(uri, **store, shape, threads, seconds, true));
   }
+  MeasureLiveLatency(uri, **store, 200);
   return 0;
 }
 
