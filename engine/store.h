@@ -13,8 +13,9 @@
 //
 // Isolation is "read committed" on both: a read sees what was committed when it ran (plus the
 // transaction's own writes); consistency comes from locks. Deadlocks are avoided by lock ranks:
-// a transaction waits for a lock only when its rank is higher than that of every lock it holds;
-// otherwise it only tries, and a lock held elsewhere fails the call with Aborted. The caller
+// a transaction waits for a lock only when its rank is higher than that of every lock it holds
+// (any rank >= 0 waits when it holds none); otherwise it only tries, and a lock held elsewhere
+// fails the call with Aborted. A negative rank (kTryLock) never waits. The caller
 // then drops the transaction and runs the operation again (Engine's RunTransaction does).
 #ifndef KEFU_ENGINE_STORE_H_
 #define KEFU_ENGINE_STORE_H_
@@ -60,6 +61,9 @@ class StoreBatch {
 };
 
 using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+
+// A lock rank that never waits: the lock is taken if free, else Aborted.
+constexpr int kTryLock = -1;
 
 struct ScanOptions {
   // At most this many rows are passed to the callback. Default: no limit.

@@ -1,8 +1,11 @@
 #include "engine/pg/pg_local_locks.h"
 
+#include <chrono>
+
 namespace kefu {
 
 PgLocalLocks::Outcome PgLocalLocks::Lock(const std::string& key, const void* owner, bool wait) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_timeout_millis_);
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     auto [it, inserted] = holders_.try_emplace(key, owner);
@@ -11,7 +14,11 @@ PgLocalLocks::Outcome PgLocalLocks::Lock(const std::string& key, const void* own
     if (!wait) return Outcome::kBusy;
     // One condition variable for all keys: waits are rare (the rank rule makes most contended
     // locks "try"), and a holder keeps a lock for one short transaction.
-    released_.wait(lock);
+    if (wait_timeout_millis_ <= 0) {
+      released_.wait(lock);
+    } else if (released_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      wait = false;  // one last look, then busy
+    }
   }
 }
 

@@ -67,7 +67,10 @@ PgPoolOptions PoolOptions(const PgStoreOptions& options) {
 class PgStore final : public PostgresStore {
  public:
   PgStore(const std::string& uri, const PgStoreOptions& options)
-      : options_(options), pool_(uri, PoolOptions(options)), bus_(options.live_events_per_desk) {}
+      : options_(options),
+        pool_(uri, PoolOptions(options)),
+        locks_(options.lock_timeout_millis),
+        bus_(options.live_events_per_desk) {}
 
   // Migrates (or checks) the schema, measures the clock, starts the listener and maintenance.
   Status Open() {

@@ -29,9 +29,10 @@ struct PgStoreOptions {
   // only a database already at this kefu's schema version (Conflict otherwise), for deployments
   // that run `kefu db migrate` as a separate step.
   bool migrate = true;
-  // A transaction waiting for a lock longer than this fails with Aborted (SET lock_timeout).
-  // Default 10,000 ms: the rank rule prevents deadlocks and PostgreSQL detects the rest, so this
-  // only bounds a wait behind a stuck holder. 0: no limit.
+  // A transaction waiting for a lock longer than this fails with Aborted (SET lock_timeout, and
+  // the same bound on a wait behind another transaction of this node). Default 10,000 ms: the
+  // rank rule prevents deadlocks and PostgreSQL detects the rest, so this only bounds a wait
+  // behind a stuck holder. 0: no limit.
   int lock_timeout_millis = 10000;
   // Rows a Scan fetches per round trip. Default 256: one round trip for typical index ranges,
   // bounded memory for long ones.

@@ -66,7 +66,8 @@ Result<PgLocalLocks::Outcome> PgTransaction::LockLocally(std::string key, bool w
   if (over_) return error_.ok() ? Status::Internal("transaction already committed") : error_;
   PgLocalLocks::Outcome outcome = locks_->Lock(key, this, wait);
   if (outcome == PgLocalLocks::Outcome::kBusy) {
-    return Fail(Status::Aborted("lock held by another transaction of this node"));
+    return Fail(Status::Aborted(wait ? "lock wait timed out behind another transaction of this node"
+                                     : "lock held by another transaction of this node"));
   }
   if (outcome == PgLocalLocks::Outcome::kTaken) local_keys_.push_back(std::move(key));
   return outcome;

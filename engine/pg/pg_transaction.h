@@ -63,8 +63,9 @@ class PgTransaction final : public Transaction {
   Result<PgResultPtr> Run(PgCommand command);
   // Records `s` as the transaction's end when it is an error, and returns it.
   Status Fail(Status s);
-  // The rank rule of engine/store.h: wait only for a lock ranked above every lock held.
-  bool MayWait(int rank) const { return !max_rank_held_ || rank > *max_rank_held_; }
+  // The rank rule of engine/store.h: wait only for a lock ranked above every lock held, never
+  // for a negative rank (kTryLock).
+  bool MayWait(int rank) const { return rank >= 0 && (!max_rank_held_ || rank > *max_rank_held_); }
   void NoteLocked(int rank);
   // The node-local lock of `key` (see pg_local_locks.h); Aborted when busy.
   Result<PgLocalLocks::Outcome> LockLocally(std::string key, bool wait);

@@ -235,6 +235,23 @@ TEST_CASE_TEMPLATE("a lock ranked no higher than one held is only tried: Aborted
   CHECK(IsAborted(equal->GetForUpdate("rank/b", 1).status()));  // equal: try only
 }
 
+TEST_CASE_TEMPLATE("kTryLock never waits, even in a transaction that holds no lock", B,
+                   KEFU_STORE_BACKENDS) {
+  B backend;
+  auto store = backend.Open();
+  Write(*store, {{"try/k", "v"}});
+  auto holder = Begin(*store);
+  REQUIRE(Value(holder->GetForUpdate("try/k", 1)) == "v");
+  REQUIRE(holder->LockName("try/name", 1).ok());
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(IsAborted(Begin(*store)->GetForUpdate("try/k", kTryLock).status()));
+  CHECK(IsAborted(Begin(*store)->LockName("try/name", kTryLock)));
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  auto free = Begin(*store);
+  CHECK(Value(free->GetForUpdate("try/other", kTryLock)) == "<absent>");
+  CHECK(free->LockName("try/free", kTryLock).ok());
+}
+
 TEST_CASE_TEMPLATE("LockName locks names that have no row, with the same rank rule", B,
                    KEFU_STORE_BACKENDS) {
   B backend;
