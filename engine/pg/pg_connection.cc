@@ -155,12 +155,15 @@ Result<PgResultPtr> PgConnection::Exec(const PgCommand& command) {
   return std::move(results.value()[0]);
 }
 
-Result<std::vector<PgResultPtr>> PgConnection::ExecPipeline(std::span<const PgCommand> commands) {
+Result<std::vector<PgResultPtr>> PgConnection::ExecPipeline(std::span<const PgCommand> commands,
+                                                           size_t best_effort_tail) {
+  const size_t required = commands.size() - std::min(best_effort_tail, commands.size());
   std::vector<PgResultPtr> all;
   all.reserve(commands.size());
   for (size_t start = 0; start < commands.size(); start += kMaxPipeline) {
-    Result<std::vector<PgResultPtr>> part =
-        RunPipeline(commands.subspan(start, std::min(kMaxPipeline, commands.size() - start)));
+    const size_t n = std::min(kMaxPipeline, commands.size() - start);
+    const size_t required_here = required > start ? std::min(required - start, n) : 0;
+    Result<std::vector<PgResultPtr>> part = RunPipeline(commands.subspan(start, n), required_here);
     if (!part.ok()) return part.status();
     for (PgResultPtr& r : part.value()) all.push_back(std::move(r));
   }
@@ -198,7 +201,8 @@ Status PgConnection::Send(const PgCommand& command, std::vector<const char*>* op
   return Status::OK();
 }
 
-Result<std::vector<PgResultPtr>> PgConnection::RunPipeline(std::span<const PgCommand> commands) {
+Result<std::vector<PgResultPtr>> PgConnection::RunPipeline(std::span<const PgCommand> commands,
+                                                          size_t required) {
   if (!ok()) return Status::Unavailable("postgresql: connection lost");
   if (PQenterPipelineMode(conn_) != 1) {
     return Fail(Status::Unavailable("postgresql: " + TrimmedMessage(PQerrorMessage(conn_))));
@@ -218,23 +222,32 @@ Result<std::vector<PgResultPtr>> PgConnection::RunPipeline(std::span<const PgCom
   results.reserve(commands.size());
   // Each operation yields one result then nullptr; the sync yields PGRES_PIPELINE_SYNC.
   for (const char* op : ops) {
+    const bool best_effort = results.size() >= required;  // this query (or its PREPARE) may fail
     PgResultPtr r(PQgetResult(conn_));
     Status s = StatusFromResult(conn_, r.get());
     if (r != nullptr) {
       while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
     }
-    if (PQstatus(conn_) == CONNECTION_BAD) return Fail(s.ok() ? Status::Unavailable("postgresql: connection lost") : s);
-    if (status.ok() && !s.ok()) status = s;
+    if (PQstatus(conn_) == CONNECTION_BAD) {
+      broken_ = true;
+      if (!best_effort || !status.ok()) return status.ok() ? Status::Unavailable("postgresql: connection lost") : status;
+      results.resize(commands.size());  // what was required succeeded; the rest is lost
+      return results;
+    }
+    if (status.ok() && !s.ok() && !best_effort) status = s;
     if (op != nullptr) {
       if (s.ok()) prepared_.insert(op);
     } else {
+      if (!s.ok()) r.reset();
       results.push_back(std::move(r));
     }
   }
   PgResultPtr sync(PQgetResult(conn_));
   if (sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(conn_) != 1) {
     broken_ = true;
-    return Status::Unavailable("postgresql: pipeline out of step: " + TrimmedMessage(PQerrorMessage(conn_)));
+    if (status.ok() && required == commands.size()) {
+      return Status::Unavailable("postgresql: pipeline out of step: " + TrimmedMessage(PQerrorMessage(conn_)));
+    }
   }
   if (!status.ok()) return Fail(status);
   return results;

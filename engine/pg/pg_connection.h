@@ -102,7 +102,10 @@ class PgConnection {
   // their results in the same order. The first failure is returned and the commands after it are
   // not run (PostgreSQL skips them up to the sync). Pipelines of more than kMaxPipeline commands
   // are sent in several round trips, so that neither side can block on a full socket buffer.
-  Result<std::vector<PgResultPtr>> ExecPipeline(std::span<const PgCommand> commands);
+  // The last `best_effort_tail` commands may fail without failing the call (their results are
+  // then null): work after a COMMIT, whose failure must not make the COMMIT look failed.
+  Result<std::vector<PgResultPtr>> ExecPipeline(std::span<const PgCommand> commands,
+                                                size_t best_effort_tail = 0);
   static constexpr size_t kMaxPipeline = 256;
 
   // Runs SQL text with no parameters (several statements allowed; DDL, LISTEN, SET).
@@ -131,7 +134,8 @@ class PgConnection {
   // Sends one command, preceded by its statement's PREPARE on first use. Appends to `ops` what
   // went out, in order: the statement's name for a PREPARE, nullptr for the query itself.
   Status Send(const PgCommand& command, std::vector<const char*>* ops);
-  Result<std::vector<PgResultPtr>> RunPipeline(std::span<const PgCommand> commands);
+  // One round trip; commands from index `required` on are best effort.
+  Result<std::vector<PgResultPtr>> RunPipeline(std::span<const PgCommand> commands, size_t required);
   Status Fail(Status s);  // marks the connection broken when `s` says it is lost
 
   PGconn* conn_;

@@ -1,6 +1,6 @@
 // Follows the live_events table into a node's LiveBus. One thread, one connection of its own
-// (LISTEN needs one nothing else uses): a NOTIFY on channel `kefu_live` (sent by every committed
-// transaction that published) wakes it, and it also looks every `poll_millis` in case a
+// (LISTEN needs one nothing else uses): a NOTIFY on channel `kefu_live` (sent right after every
+// commit that published, pg_sql.h's kNotify) wakes it, and it also looks every `poll_millis` in case a
 // notification was lost with a connection. It reads the rows after the last id it has resolved
 // and hands them to LiveBus::Deliver in id order.
 //

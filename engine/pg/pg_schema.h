@@ -10,7 +10,8 @@
 //       bytea compares bytewise (memcmp, then length), exactly as LevelDB's default comparator.
 //   live_events(id bigserial primary key, desk text, payload bytea, created_at timestamptz)
 //       the live events of every desk (LiveBus's EncodeLiveEvent in payload); a NOTIFY on
-//       channel `kefu_live` wakes other nodes, the table is the truth. Trimmed by age and count.
+//       channel `kefu_live` after the commit wakes other nodes, the table is the truth. Trimmed
+//       by age and count.
 //   kefu_schema(version int primary key, summary text, applied_at timestamptz)
 //
 // Not thread-safe per connection (see PgConnection).

@@ -44,16 +44,23 @@ inline constexpr PgStatement kLockName = {"kefu_lock_name", "SELECT pg_advisory_
 inline constexpr PgStatement kTryLockName = {
     "kefu_try_lock_name", "SELECT pg_try_advisory_xact_lock($1::int8)"};
 
-// A live event, and the wake-up of every node's listener at commit. The transaction takes its
-// xid (pg_current_xact_id, in a CTE evaluated first) before the event takes its id from the
-// sequence: the listener relies on that order to tell an id still being committed from one that
-// never will be (pg_live_listener.h). NOTIFY carries only the desk (PostgreSQL folds identical
-// notifications of one transaction into one).
+// A live event. The transaction takes its xid (pg_current_xact_id, in a CTE evaluated first)
+// before the event takes its id from the sequence: the listener relies on that order to tell an
+// id still being committed from one that never will be (pg_live_listener.h).
 inline constexpr PgStatement kPublish = {
     "kefu_publish",
-    "WITH x AS MATERIALIZED (SELECT pg_current_xact_id()), "
-    "e AS (INSERT INTO live_events (desk, payload) SELECT $1::text, $2::bytea FROM x RETURNING desk) "
-    "SELECT pg_notify('kefu_live', desk) FROM e"};
+    "WITH x AS MATERIALIZED (SELECT pg_current_xact_id()) "
+    "INSERT INTO live_events (desk, payload) SELECT $1::text, $2::bytea FROM x"};
+
+// The wake-up of every node's listener, sent after COMMIT (same round trip, a transaction of its
+// own), never inside the transaction: PostgreSQL serializes the commits of all transactions that
+// NOTIFY on one lock held through their WAL flush, which would cap a cluster at one commit per
+// disk flush. Its own commit needs no flush (synchronous_commit off: it writes nothing worth
+// keeping). The payload is the desk; listeners read the table whatever it says, and a lost
+// wake-up costs at most their poll interval.
+inline constexpr PgStatement kNotify = {
+    "kefu_notify",
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('kefu_live', $1::text)"};
 
 // Session leases (Store::TryLease).
 inline constexpr PgStatement kTryLease = {"", "SELECT pg_try_advisory_lock($1::int8)"};

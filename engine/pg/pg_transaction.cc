@@ -160,7 +160,11 @@ void PgTransaction::Delete(std::string_view key) {
 }
 
 void PgTransaction::Publish(LiveEvent event) {
-  if (!over_) events_.push_back(std::move(PgCommand(sql::kPublish).Bytes(event.desk).Bytes(EncodeLiveEvent(event))));
+  if (over_) return;
+  if (std::find(event_desks_.begin(), event_desks_.end(), event.desk) == event_desks_.end()) {
+    event_desks_.push_back(event.desk);
+  }
+  events_.push_back(std::move(PgCommand(sql::kPublish).Bytes(event.desk).Bytes(EncodeLiveEvent(event))));
 }
 
 Status PgTransaction::Commit() {
@@ -170,14 +174,16 @@ Status PgTransaction::Commit() {
     return Status::OK();
   }
   for (PgCommand& e : events_) pending_.push_back(std::move(e));
-  events_.clear();
   pending_.emplace_back(sql::kCommit);
-  Result<std::vector<PgResultPtr>> results = conn_->ExecPipeline(pending_);
+  const size_t commit_index = pending_.size() - 1;
+  for (const std::string& desk : event_desks_) pending_.push_back(std::move(PgCommand(sql::kNotify).Bytes(desk)));
+  Result<std::vector<PgResultPtr>> results = conn_->ExecPipeline(pending_, event_desks_.size());
   pending_.clear();
+  events_.clear();
   sent_anything_ = true;
   if (!results.ok()) return Fail(results.status());
   // COMMIT of a transaction the server had already failed answers ROLLBACK, not an error.
-  if (std::strcmp(PQcmdStatus(results->back().get()), "COMMIT") != 0) {
+  if (std::strcmp(PQcmdStatus(results->at(commit_index).get()), "COMMIT") != 0) {
     return Fail(Status::Aborted("postgresql rolled the transaction back at COMMIT"));
   }
   over_ = true;

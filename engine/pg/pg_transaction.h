@@ -1,13 +1,16 @@
 // engine/store.h's Transaction on PostgreSQL: one connection of the pool for the transaction's
 // life, READ COMMITTED, row locks with FOR UPDATE [NOWAIT], named locks as transaction advisory
-// locks, claims with FOR UPDATE SKIP LOCKED, live events as rows of live_events plus a NOTIFY.
+// locks, claims with FOR UPDATE SKIP LOCKED, live events as rows of live_events plus a NOTIFY
+// after the commit.
 //
 // Round trips. Nothing is sent when the transaction begins. Puts and deletes are buffered and
 // go to the server in the same round trip as the next read (BEGIN rides with the first): the
 // server then holds every write before any later read, so reads and scans see the transaction's
 // own writes with no overlay to merge, and a write costs no round trip of its own. Published
-// events and what is left go with COMMIT, in one round trip. A transaction of a locked read, a
-// point read, four puts and an event therefore costs 3 round trips.
+// events and what is left go with COMMIT, in one round trip, followed in that same round trip by
+// the NOTIFY that wakes other nodes (pg_sql.h's kNotify says why after, not inside). A
+// transaction of a locked read, a point read, four puts and an event therefore costs 3 round
+// trips.
 //
 // Failures. After any error the transaction is over: later calls return the same error, Commit
 // too, and destruction rolls back. Aborted: a lock held elsewhere that the rank rule forbade
@@ -79,6 +82,7 @@ class PgTransaction final : public Transaction {
   // Published events, sent only with COMMIT: an event's id is taken from the sequence as late as
   // possible, so that a later id rarely commits first (listeners hold events back meanwhile).
   std::vector<PgCommand> events_;
+  std::vector<std::string> event_desks_;  // the desks to wake other nodes for, after COMMIT
   bool sent_anything_ = false;         // the server has seen BEGIN
   bool over_ = false;                  // committed, or failed
   Status error_;                       // why it failed, when it did
