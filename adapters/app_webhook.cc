@@ -83,7 +83,7 @@ void AppWebhookSender::Follow(Desk* d) {
     const auto started = std::chrono::steady_clock::now();
     bool gap = false;
     auto events = engine_->WaitLiveEvents(
-        d->id, after, 500 * 1000, [](const LiveEvent& e) { return e.type == "message" && e.for_customer; }, &gap);
+        d->id, after, 500 * 1000, [](const LiveEvent& e) { return e.type == LiveEventType::kMessage && e.for_customer; }, &gap);
     if (gap) after = engine_->LivePosition(d->id);  // notifications in the gap are lost: they are hints
     for (const LiveEvent& e : events) {
       after = std::max(after, e.id);

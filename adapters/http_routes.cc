@@ -86,7 +86,7 @@ std::string SseEvent(std::string_view type, std::string_view data, std::optional
 
 std::string AgentEventJson(const LiveEvent& e) {
   std::string out = "{\"id\":" + std::to_string(e.id) + ",\"type\":";
-  AppendJsonString(e.type, &out);
+  AppendJsonString(LiveEventTypeName(e.type), &out);
   if (!e.conversation.empty()) {
     out += ",\"conversation\":";
     AppendJsonString(e.conversation, &out);
@@ -100,8 +100,8 @@ std::string AgentEventJson(const LiveEvent& e) {
 // assignments as the events go by.
 bool AgentWants(const LiveEvent& e, const std::string& me, std::set<std::string>* mine) {
   if (e.conversation.empty()) return e.agent.empty() || e.agent == me;
-  if (e.type == "ticket") return true;
-  if (e.type == "assigned") {
+  if (e.type == LiveEventType::kTicket) return true;
+  if (e.type == LiveEventType::kAssigned) {
     if (e.agent == me) {
       mine->insert(e.conversation);
       return true;
@@ -109,15 +109,15 @@ bool AgentWants(const LiveEvent& e, const std::string& me, std::set<std::string>
     mine->erase(e.conversation);
     return false;
   }
-  if (e.type == "message") return e.agent == me || mine->count(e.conversation) > 0;
-  if (e.type == "state") {
+  if (e.type == LiveEventType::kMessage) return e.agent == me || mine->count(e.conversation) > 0;
+  if (e.type == LiveEventType::kState) {
     const bool names_me = e.data.find("\"assignee\":\"" + me + "\"") != std::string::npos;
     const bool was_mine = mine->count(e.conversation) > 0;
     if (names_me) mine->insert(e.conversation);
     else mine->erase(e.conversation);
     return names_me || was_mine;
   }
-  if (e.type == "queue") return false;  // per-customer positions; agents get the desk-wide one
+  if (e.type == LiveEventType::kQueue) return false;  // per-customer positions; agents get the desk-wide one
   return e.agent.empty() || e.agent == me;
 }
 
@@ -569,27 +569,10 @@ void HttpApi::PostMessage(HttpCall& call) {
   if (s.ok()) s = body->GetString("channel", Presence::kOptional, &channel, 16);
   if (s.ok() && !channel.empty() && channel != "web" && channel != "app") s = Status::InvalidArgument("field 'channel': web or app");
   if (!s.ok()) return SendError(res, s);
-  auto before = engine_->GetConversation(m.conversation_id);
-  if (!before.ok()) return SendError(res, before.status());
-  m.channel = channel.empty() ? (before->channel == Channel::kWeCom ? Channel::kWeb : before->channel) : *ParseChannel(channel);
+  if (!channel.empty()) m.channel = *ParseChannel(channel);
   auto turn = engine_->PostCustomerMessage(m);
   if (!turn.ok()) return SendError(res, turn.status());
-  if (!turn->duplicate) {
-    // The matcher's decision as the customer saw it (the edge cannot see inside the engine).
-    const ConversationState was = before->state, now = turn->conversation.state;
-    const bool with_bot = was == ConversationState::kNew || was == ConversationState::kBot || was == ConversationState::kResolved;
-    const char* decision = nullptr;
-    if (with_bot && (now == ConversationState::kQueued || now == ConversationState::kAgent)) {
-      decision = "escalate";
-    } else {
-      for (const Message& msg : turn->messages) {
-        if (msg.kind != MessageKind::kBot) continue;
-        const bool clarify = !msg.choices.empty() && !msg.choices.front().entry_id.empty();
-        decision = !msg.entry_id.empty() ? "answer" : clarify ? "clarify" : "small_talk";
-      }
-    }
-    if (decision != nullptr) impl_->metrics.CountDecision(before->desk, decision);
-  }
+  if (turn->decision) impl_->metrics.CountDecision(turn->conversation.desk, MatchDecisionName(*turn->decision));
   SendJson(res, 200, TurnJson(*turn));
 }
 
@@ -669,13 +652,13 @@ void HttpApi::CustomerEvents(HttpCall& call) {
           } else {
             for (const LiveEvent& e : events) {
               stream->live_after = std::max(stream->live_after, e.id);
-              if (e.type == "message") {
+              if (e.type == LiveEventType::kMessage) {
                 auto m = DecodeMessage(e.data);
                 if (!m.ok() || m->seq <= stream->last_seq) continue;
                 stream->last_seq = m->seq;
                 out += SseEvent("message", e.data, m->seq);
               } else {
-                out += SseEvent(e.type, e.data);
+                out += SseEvent(LiveEventTypeName(e.type), e.data);
               }
             }
           }
@@ -791,7 +774,7 @@ void HttpApi::AgentEvents(HttpCall& call) {
           } else {
             for (const LiveEvent& e : events) {
               stream->live_after = std::max(stream->live_after, e.id);
-              out += SseEvent(e.type, AgentEventJson(e), e.id);
+              out += SseEvent(LiveEventTypeName(e.type), AgentEventJson(e), e.id);
             }
           }
           if (out.empty()) out = ": heartbeat\n\n";

@@ -4,7 +4,7 @@
 #define KEFU_ADAPTERS_KNOWLEDGE_ROUTES_H_
 
 #include "adapters/http_api.h"
-#include "engine/knowledge_loop.h"
+#include "knowledge/knowledge_loop.h"
 
 namespace kefu {
 

@@ -124,6 +124,13 @@ bool IsJsonNumber(const rapidjson::Value& v) {
          v.GetString()[1] != kNumberMarker;
 }
 
+bool JsonInt(const rapidjson::Value& v, int64_t* out) {
+  if (!IsJsonNumber(v)) return false;
+  const std::string_view text = NumberText(v);
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
 Result<JsonObject> JsonObject::From(const rapidjson::Value& v) {
   if (!v.IsObject()) return Status::InvalidArgument("expected a JSON object");
   return JsonObject(&v);

@@ -34,6 +34,8 @@ Result<std::unique_ptr<JsonDocument>> ParseJson(std::string_view text, const Jso
 
 // True when `v` holds a JSON number (numbers are kept as text internally).
 bool IsJsonNumber(const rapidjson::Value& v);
+// The integer `v` holds; false when it is not a JSON number or not an integer in int64's range.
+bool JsonInt(const rapidjson::Value& v, int64_t* out);
 
 // Whether a field must be present.
 enum class Presence { kRequired, kOptional };

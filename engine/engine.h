@@ -1,10 +1,14 @@
 // The conversation engine: desks, conversations, the queue, agents, routing, tickets, timers and
 // stats, over a durable store. No HTTP here: the adapters and the tests drive it directly.
 //
-// Every mutating call changes memory under the engine's lock, submits one store batch in the same
-// order (GroupCommitter), and returns only after that batch is durable; concurrent calls share one
-// fsync. Authorisation lives here too: a customer call names its conversation and proves it with
-// the conversation's token; an agent call carries the agent's identity and reaches only its desk.
+// The store is the authority (store.h, records.h): every call is one short transaction over it
+// that locks the rows it changes (a conversation, an agent's live row, a ticket counter...), and
+// returns only after the transaction is durable; concurrent calls on different conversations run
+// in parallel and share one fsync (LevelDB) or run on several processes (PostgreSQL). Memory holds
+// a bounded working set of decoded records (working_set.h), the desks' configuration and
+// matchers, and nothing that a restart must rebuild from history.
+// Authorisation lives here too: a customer call names its conversation and proves it with the
+// conversation's token; an agent call carries the agent's identity and reaches only its desk.
 //
 // Thread-safe: every public method may be called from any thread.
 #ifndef KEFU_ENGINE_ENGINE_H_
@@ -20,7 +24,9 @@
 #include "base/status.h"
 #include "engine/auth.h"
 #include "engine/clock.h"
+#include "engine/desk.h"
 #include "engine/desk_config.h"
+#include "engine/live_bus.h"
 #include "engine/model.h"
 #include "engine/stats.h"
 #include "engine/store.h"
@@ -36,11 +42,15 @@ struct EngineOptions {
   int64_t agent_session_micros = 12 * kMicrosPerHour;
   // Failed logins per account within the window before further attempts are refused.
   int max_failed_logins = 5;
+  // Password verifications (Argon2id, 64 MiB each at the interactive cost) running at once,
+  // server-wide; more logins wait. Default 4.
+  int max_concurrent_password_checks = 4;
   int64_t failed_login_window_micros = 5 * kMicrosPerMinute;
-  // New conversations one customer may start per minute. Default 10.
+  // New conversations one customer may start per minute (per process). Default 10.
   int max_conversations_per_customer_minute = 10;
-  // Live events kept per desk for SSE resume. Default 10,000.
-  size_t live_events_per_desk = 10000;
+  // The working set's budget: decoded records kept in memory. Default 64 MiB; more saves decoding
+  // on busy desks, less bounds memory on small machines (`kefu serve --cache-mb`).
+  size_t cache_bytes = size_t{64} << 20;
   // Matcher settings for every desk's KBs.
   MatcherOptions matcher;
 };
@@ -80,14 +90,6 @@ struct StartResult {
   std::vector<Message> messages;  // the welcome (new) or the history (resumed)
 };
 
-// Where a waiting customer stands.
-struct QueueStatus {
-  int position = 0;            // 1-based among those waiting for the same team
-  int64_t expected_wait = -1;  // microseconds; -1 unknown (nobody online)
-  bool desk_open = true;       // business hours
-  int agents_online = 0;
-};
-
 // A conversation as a customer may see it.
 struct ConversationView {
   std::string id;
@@ -115,13 +117,18 @@ struct CustomerTurn {
   std::vector<Message> messages;  // the customer's message (if any) and every reply it caused
   ConversationView conversation;
   bool duplicate = false;  // a retry of a client_msg_id already accepted
+  // The bot's decision on the message when the bot served it (answer, clarify, escalate, small
+  // talk); empty when a person serves the conversation or for a duplicate.
+  std::optional<MatchDecision> decision;
 };
 
 struct CustomerMessageRequest {
   std::string conversation_id;
   std::string text;
   std::string client_msg_id;  // optional; a repeat is accepted once
-  Channel channel = Channel::kWeb;
+  // The channel the customer wrote from; unset: the conversation's last one (web for a WeCom
+  // conversation, since WeCom messages always name their channel).
+  std::optional<Channel> channel;
   std::string choice;  // optional: the entry id of a clarify choice the customer clicked
 };
 
@@ -141,19 +148,29 @@ struct TicketUpdate {
   std::string note;                     // solving: the outcome told to the customer
 };
 
-// A change that live streams carry (SSE). Ids increase per desk.
-struct LiveEvent {
-  uint64_t id = 0;
-  std::string conversation;  // "" for desk-wide events (queue, presence)
-  std::string type;          // "message", "state", "queue", "assigned", "presence", "ticket", "reminder"
-  std::string agent;         // the agent it concerns ("" for all agents of the desk)
-  bool for_customer = false;  // customers of `conversation` see it
-  std::string data;          // JSON payload
-};
-
 struct EngineStats {
   uint64_t store_writes = 0;   // synced store writes (group commits)
   uint64_t store_batches = 0;  // engine changes they carried (batches / writes = mean group size)
+  uint64_t retries = 0;        // transactions run again after a lock conflict
+  size_t cache_bytes = 0;      // the working set's size
+  size_t cache_entries = 0;
+};
+
+// Records of one adapter or module (a channel's cursors and id mappings, the knowledge loop's
+// drafts and versions) in the engine's store under a namespace of their own: keys given here are
+// relative to it. Writes are atomic and durable like the engine's. Thread-safe.
+class SideStore {
+ public:
+  SideStore(Store* store, std::string ns) : store_(store), ns_(std::move(ns)) {}
+  Result<std::optional<std::string>> Get(std::string_view key);
+  // Keys starting with `prefix`, in order; `fn` receives keys relative to the namespace.
+  Status ScanPrefix(std::string_view prefix, const ScanFn& fn);
+  // Applies `batch` (relative keys) atomically and durably.
+  Status Write(const StoreBatch& batch);
+
+ private:
+  Store* store_;
+  std::string ns_;
 };
 
 // The JSON of a conversation view, as the HTTP API and live events carry it (one shape everywhere).
@@ -262,14 +279,23 @@ class Engine {
   };
   std::vector<DeskGauges> Gauges() const;
   EngineStats GetEngineStats() const;
-  // The store under the engine, for channel adapters that keep a few records of their own
-  // (cursors, id mappings) under their own key prefix ("w/" for WeCom). They must never write the
-  // engine's prefixes (a/ c/ m/ t/ e/ s/ k/). Owned by the engine; valid while it lives.
-  Store* store() const;
+  // The records of namespace `ns` ("w" for WeCom, "kn" for the knowledge loop); see SideStore.
+  SideStore Side(std::string_view ns) const;
+  // The events of `desk` with from <= at < until (until 0: no bound); `fn` returns false to stop.
+  // Folded events come in time order, then those not folded into the stats yet.
+  Status ScanEvents(std::string_view desk, int64_t from, int64_t until,
+                    const std::function<bool(const Event&)>& fn) const;
+  // Hourly counts of the desk's events folded into the stats, for hours starting in [from, until).
+  Result<std::vector<HourCounts>> HourlyStats(std::string_view desk, int64_t from, int64_t until) const;
+  // Whether other processes share the store (timers and live events then span processes).
+  bool shared_store() const;
 
   // Runs what is due at the clock's now: idle bot conversations resolve, silent agents go offline
   // (their conversations back to the queue, first in line), SLA breaches are flagged, pending
-  // tickets' reminders fire. Call it every second or so (tests call it after moving the clock).
+  // tickets' reminders fire, waiting customers are routed to free seats, and recent events are
+  // folded into the stats. Only due timers are read (an index by due time), and with a shared
+  // store each timer fires on exactly one process. Call it every second or so (tests call it
+  // after moving the clock).
   Status RunTimers();
 
   // --- Live events ---------------------------------------------------------------------------
@@ -284,8 +310,9 @@ class Engine {
   // Wakes every waiter (shutdown).
   void WakeAll();
 
+  struct Impl;  // engine_impl.h
+
  private:
-  struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -12,9 +12,9 @@ bool SameError(const Status& a, const Status& b) {
 
 }  // namespace
 
-GroupCommitter::GroupCommitter(Store* store, std::function<void(const Status&)> on_failure,
+GroupCommitter::GroupCommitter(WriteFn write, std::function<void(const Status&)> on_failure,
                                std::function<void(uint64_t)> on_durable)
-    : store_(store), on_failure_(std::move(on_failure)), on_durable_(std::move(on_durable)) {}
+    : write_(std::move(write)), on_failure_(std::move(on_failure)), on_durable_(std::move(on_durable)) {}
 
 GroupCommitter::~GroupCommitter() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -121,7 +121,7 @@ void GroupCommitter::WriteGroup(std::unique_lock<std::mutex>& lock) {
     for (const StoreBatch& b : group) merged.Append(b);
     to_write = &merged;
   }
-  const Status status = store_->Write(*to_write);
+  const Status status = write_(*to_write);
   const size_t group_size = group.size();
   group.clear();
   merged = StoreBatch();

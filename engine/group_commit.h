@@ -1,6 +1,6 @@
-// Ordered group commit. The engine changes its in-memory state under its lock and hands the
-// matching StoreBatch to Submit, still under the lock, so batches reach the store in exactly the
-// order the changes were made. Callers then Wait outside the lock; the first waiter that finds no
+// Ordered group commit, under the embedded store's transactions (leveldb_store.cc). A committing
+// transaction hands its StoreBatch to Submit, so batches reach LevelDB in submission order, and
+// then Waits; the first waiter that finds no
 // write in progress writes everything pending as one synced write (leader and followers, as in
 // LevelDB's own writer queue), and the others wait for it before they acknowledge.
 // Many concurrent requests therefore share one fsync, and the disk always holds a prefix of the
@@ -10,9 +10,9 @@
 // it was built on changes the disk does not have. So, in this order:
 //   1. the failed group's batches and every batch submitted while that write was in flight are
 //      failed (they never reach the store);
-//   2. `on_failure(error)` runs on the writing thread, with no committer lock held: the engine
-//      takes its own lock, reloads its state from the store, and calls FailPending(error) before
-//      releasing its lock, which fails the batches submitted between the failure and the reload;
+//   2. `on_failure(error)` runs on the writing thread, with no committer lock held (a caller that
+//      keeps derived state may rebuild it there and call FailPending(error), which fails the
+//      batches submitted between the failure and the rebuild);
 //   3. the waiters of all those batches wake with `error`;
 //   4. batches submitted after that are written as usual, if the store accepts writes again.
 // LevelDB caveat: after a failed log sync it refuses every later write until it is reopened, and
@@ -36,14 +36,14 @@ namespace kefu {
 
 class GroupCommitter {
  public:
-  // `store` must outlive the committer. `on_failure` (optional) runs on the writing thread after
-  // a failed write, before waiters are woken: the engine reloads its state from the store there,
-  // so memory never claims more than the disk has. It must not call Wait or Commit (it would
+  // Writes each group with `write` (one atomic, durable write of a batch: the embedded store's
+  // LevelDB). `on_failure` (optional) runs on the writing thread after
+  // a failed write, before waiters are woken. It must not call Wait or Commit (it would
   // wait for itself).
   // `on_durable` (optional) runs on the writing thread after each successful write, with no
-  // committer lock held and before the group's waiters wake, with the last durable ticket: the
-  // engine publishes that group's live events there, once per group instead of once per request.
-  explicit GroupCommitter(Store* store, std::function<void(const Status&)> on_failure = nullptr,
+  // committer lock held and before the group's waiters wake, with the last durable ticket.
+  using WriteFn = std::function<Status(const StoreBatch&)>;
+  explicit GroupCommitter(WriteFn write, std::function<void(const Status&)> on_failure = nullptr,
                           std::function<void(uint64_t)> on_durable = nullptr);
   // Writes what is pending. No Submit may run concurrently.
   ~GroupCommitter();
@@ -68,7 +68,7 @@ class GroupCommitter {
 
   // Fails every batch submitted but not yet handed to the store: it never reaches the store and
   // its waiters get `error` (once every batch before it has finished). For on_failure, which
-  // calls it under the engine's lock after reloading; usable from any thread.
+  // usable from any thread.
   void FailPending(const Status& error);
 
   // Number of successful store writes and of the batches they carried so far
@@ -88,7 +88,7 @@ class GroupCommitter {
   void FailPendingLocked(const Status& error);                             // REQUIRES(mu_)
   void RecordFailure(uint64_t first, uint64_t last, const Status& error);  // REQUIRES(mu_)
 
-  Store* store_;
+  WriteFn write_;
   std::function<void(const Status&)> on_failure_;
   std::function<void(uint64_t)> on_durable_;
   mutable std::mutex mu_;

@@ -1,4 +1,5 @@
-// The Store on LevelDB: on disk under a data directory, or on LevelDB's in-memory Env.
+// The embedded store's key-value engine on LevelDB: on disk under a data directory, or on
+// LevelDB's in-memory Env. Transactions, locks and group commit are embedded_store.cc's.
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
 #include <leveldb/env.h>
@@ -18,7 +19,7 @@
 #include <system_error>
 #include <utility>
 
-#include "engine/store.h"
+#include "engine/embedded_store.h"
 
 namespace kefu {
 namespace {
@@ -69,10 +70,10 @@ leveldb::Status ProbeWritable(leveldb::Env* env, const std::string& dir, size_t 
   return s;
 }
 
-class LevelDbStore final : public Store {
+class LevelDbEngine final : public KvEngine {
  public:
   // Takes ownership of `owned_env` (null: `lo.env` is not owned) and `cache`.
-  LevelDbStore(std::string dir, leveldb::Options lo, const StoreOptions& options,
+  LevelDbEngine(std::string dir, leveldb::Options lo, const StoreOptions& options,
                std::unique_ptr<leveldb::Env> owned_env, std::unique_ptr<leveldb::Cache> cache,
                std::unique_ptr<leveldb::DB> db)
       : dir_(std::move(dir)),
@@ -128,9 +129,7 @@ class LevelDbStore final : public Store {
     return std::optional<std::string>(std::move(value));
   }
 
-  Status Scan(
-      std::string_view start, std::string_view limit,
-      const std::function<bool(std::string_view key, std::string_view value)>& fn) override {
+  Status Scan(std::string_view start, std::string_view limit, const ScanFn& fn) override {
     std::shared_lock<std::shared_mutex> lock = ReadLock();
     if (db_ == nullptr) {
       lock.unlock();
@@ -221,7 +220,7 @@ class LevelDbStore final : public Store {
   bool in_memory_ = false;
   leveldb::WriteOptions write_options_;
 
-  // Writes are serialised (the engine's GroupCommitter already hands over one group at a time),
+  // Writes are serialised (the store's GroupCommitter already hands over one group at a time),
   // so that no write can land in a log behind a failed one before the DB is reopened.
   std::mutex write_mu_;
   Status failure_;  // GUARDED_BY(write_mu_) OK, or the error that stopped writes
@@ -256,8 +255,9 @@ Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& 
     }
     return FromLevelDb(s).WithContext("cannot open data directory " + dir);
   }
-  return std::unique_ptr<Store>(
-      new LevelDbStore(dir, lo, options, std::move(owned_env), std::move(cache), std::move(db)));
+  return NewEmbeddedStore(
+      std::unique_ptr<KvEngine>(new LevelDbEngine(dir, lo, options, std::move(owned_env), std::move(cache), std::move(db))),
+      options);
 }
 
 }  // namespace

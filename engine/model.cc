@@ -148,6 +148,7 @@ std::string EncodeConversation(const Conversation& c) {
   Opt(w, "enqueued", c.enqueued_at);
   Opt(w, "escalated", c.escalated_at);
   Opt(w, "first_response", c.first_response_at);
+  Opt(w, "assigned", c.assigned_at);
   if (c.escalation != EscalationReason::kNone) w.Field("escalation", EscalationReasonName(c.escalation));
   w.Field("last_seq", c.last_seq);
   Opt(w, "clarify_streak", c.clarify_streak);
@@ -156,6 +157,8 @@ std::string EncodeConversation(const Conversation& c) {
   Opt(w, "resolutions", c.resolutions);
   Opt(w, "rated", c.rated_resolution);
   if (c.sla_breached) w.Field("sla_breached", true);
+  Opt(w, "idle_due", c.idle_due);
+  Opt(w, "sla_due", c.sla_due);
   return w.EndObject().Take();
 }
 
@@ -179,6 +182,7 @@ Result<Conversation> DecodeConversation(std::string_view json) {
     c.enqueued_at = r.Int("enqueued");
     c.escalated_at = r.Int("escalated");
     c.first_response_at = r.Int("first_response");
+    c.assigned_at = r.Int("assigned");
     c.escalation = r.Named("escalation", kReasonNames, EscalationReason::kNone);
     c.last_seq = static_cast<uint64_t>(r.Int("last_seq"));
     c.clarify_streak = static_cast<int>(r.Int("clarify_streak"));
@@ -187,6 +191,8 @@ Result<Conversation> DecodeConversation(std::string_view json) {
     c.resolutions = static_cast<int>(r.Int("resolutions"));
     c.rated_resolution = static_cast<int>(r.Int("rated"));
     c.sla_breached = r.Bool("sla_breached");
+    c.idle_due = r.Int("idle_due");
+    c.sla_due = r.Int("sla_due");
     if (c.id.empty()) r.Note(Status::Corruption("no id"));
   });
 }
@@ -335,6 +341,43 @@ Result<Event> DecodeEvent(std::string_view json) {
     e.reason = r.Str("reason");
     e.detail = r.Str("detail");
     e.value = r.Int("value");
+  });
+}
+
+std::string EncodeAgentLive(const AgentLive& a) {
+  JsonWriter w;
+  w.BeginObject().Field("presence", PresenceName(a.presence));
+  Opt(w, "last_seen", a.last_seen);
+  Opt(w, "heartbeat_due", a.heartbeat_due);
+  Opt(w, "last_assigned", a.last_assigned_at);
+  Opt(w, "failed_logins", a.failed_logins);
+  Opt(w, "first_failed", a.first_failed_at);
+  return w.EndObject().Take();
+}
+
+Result<AgentLive> DecodeAgentLive(std::string_view json) {
+  return DecodeRecord<AgentLive>(json, "agent presence", [](RecordReader& r, AgentLive& a) {
+    a.presence = r.Named("presence", kPresenceNames, AgentPresence::kOffline);
+    a.last_seen = r.Int("last_seen");
+    a.heartbeat_due = r.Int("heartbeat_due");
+    a.last_assigned_at = r.Int("last_assigned");
+    a.failed_logins = static_cast<int>(r.Int("failed_logins"));
+    a.first_failed_at = r.Int("first_failed");
+  });
+}
+
+std::string EncodeSession(const Session& s) {
+  JsonWriter w;
+  w.BeginObject().Field("desk", s.desk).Field("username", s.username).Field("expires", s.expires_at);
+  return w.EndObject().Take();
+}
+
+Result<Session> DecodeSession(std::string_view json) {
+  return DecodeRecord<Session>(json, "session", [](RecordReader& r, Session& s) {
+    s.desk = r.Str("desk");
+    s.username = r.Str("username");
+    s.expires_at = r.Int("expires");
+    if (s.username.empty()) r.Note(Status::Corruption("no username"));
   });
 }
 

@@ -94,6 +94,7 @@ struct Conversation {
   int64_t enqueued_at = 0;       // when it (last) entered the queue
   int64_t escalated_at = 0;      // start of the current human episode; 0 when none
   int64_t first_response_at = 0; // first agent reply in the current episode; 0 when none yet
+  int64_t assigned_at = 0;       // when the current assignee took it (handle time); 0 when none
   EscalationReason escalation = EscalationReason::kNone;
   uint64_t last_seq = 0;
   int clarify_streak = 0;        // clarifications in a row without an answer
@@ -102,6 +103,10 @@ struct Conversation {
   int resolutions = 0;           // times resolved
   int rated_resolution = 0;      // the resolution count last rated (CSAT once per resolution)
   bool sla_breached = false;     // in the current episode
+  // Due times of the conversation's armed timers (records.h keeps a timer row for each), 0 when
+  // none. The idle timer may fire early (activity moved on since it was armed): it re-arms then.
+  int64_t idle_due = 0;
+  int64_t sla_due = 0;
 };
 
 struct Agent {
@@ -111,11 +116,27 @@ struct Agent {
   std::string password_hash;  // libsodium crypto_pwhash_str
   std::vector<std::string> teams;  // empty: serves every team
   int capacity = 3;                // most conversations served at once
-  AgentPresence presence = AgentPresence::kOffline;
-  int64_t last_seen = 0;           // last heartbeat or call
   int64_t created_at = 0;
 
   bool Serves(std::string_view team) const;
+};
+
+// An agent's live state, a record of its own so that heartbeats never rewrite the account, and
+// the row that serialises assignments to the agent (capacity is checked under its lock).
+struct AgentLive {
+  AgentPresence presence = AgentPresence::kOffline;
+  int64_t last_seen = 0;      // last heartbeat or call
+  int64_t heartbeat_due = 0;  // the armed heartbeat-expiry timer, 0 when none
+  int64_t last_assigned_at = 0;
+  int failed_logins = 0;      // within the window that started at first_failed_at
+  int64_t first_failed_at = 0;
+};
+
+// An agent's session (the token is stored only as its hash, the key).
+struct Session {
+  std::string desk;
+  std::string username;
+  int64_t expires_at = 0;
 };
 
 enum class TicketStatus { kOpen = 0, kPending, kSolved, kClosed };
@@ -161,7 +182,7 @@ std::string_view EventTypeName(EventType t);
 std::optional<EventType> ParseEventType(std::string_view name);
 
 struct Event {
-  uint64_t id = 0;  // increasing per desk
+  uint64_t id = 0;  // unique per desk (random); events are ordered by `at`
   int64_t at = 0;
   std::string desk;
   std::string conversation;
@@ -186,6 +207,10 @@ std::string EncodeTicket(const Ticket& t);
 Result<Ticket> DecodeTicket(std::string_view json);
 std::string EncodeEvent(const Event& e);
 Result<Event> DecodeEvent(std::string_view json);
+std::string EncodeAgentLive(const AgentLive& a);
+Result<AgentLive> DecodeAgentLive(std::string_view json);
+std::string EncodeSession(const Session& s);
+Result<Session> DecodeSession(std::string_view json);
 
 }  // namespace kefu
 

@@ -17,9 +17,7 @@ void StoreBatch::Append(const StoreBatch& other) {
   bytes_ += other.bytes_;
 }
 
-Status Store::ScanPrefix(
-    std::string_view prefix,
-    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+Status Store::ScanPrefix(std::string_view prefix, const ScanFn& fn) {
   return Scan(prefix, PrefixLimit(prefix), fn);
 }
 

@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--threads", serve.threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")
       ->check(CLI::Range(2, 4096));
   serve_cmd->add_flag("--quiet", serve.quiet, "No per-request log lines on stderr");
+  serve_cmd->add_option("--cache-mb", serve.cache_mb,
+                        "Memory for recently used conversations, agents and tickets, decoded (MiB); the store "
+                        "holds everything, this only saves decoding")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
 
   kefu::AskArgs ask;
   CLI::App* ask_cmd = app.add_subcommand("ask", "Ask the bot of a knowledge base, from the terminal");

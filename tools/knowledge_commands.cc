@@ -9,7 +9,7 @@
 
 #include "base/json.h"
 #include "engine/engine.h"
-#include "engine/knowledge_loop.h"
+#include "knowledge/knowledge_loop.h"
 #include "kb/kb_edit.h"
 #include "tools/serve_command.h"
 

@@ -165,7 +165,9 @@ int RunServe(const ServeArgs& args) {
   auto store = OpenDataDir(args.data_dir);
   if (!store.ok()) return Fail(store.status());
   SystemClock clock;
-  auto engine = Engine::Open(*config, std::move(*store), &clock);
+  EngineOptions engine_options;
+  engine_options.cache_bytes = static_cast<size_t>(args.cache_mb) << 20;
+  auto engine = Engine::Open(*config, std::move(*store), &clock, engine_options);
   if (!engine.ok()) return Fail(engine.status());
   const char* env_token = std::getenv("KEFU_ADMIN_TOKEN");
   auto admin_token = LoadOrCreateAdminToken(args.data_dir, env_token);

@@ -19,6 +19,7 @@ struct ServeArgs {
   int threads = 0;                        // worker threads; 0 the default
   bool quiet = false;                     // no per-request log lines
   double kb_max_accuracy_drop = 0.02;     // a KB publish that lowers accuracy more is refused
+  int cache_mb = 64;                      // the engine's working set of decoded records, MiB
 };
 
 // The config at `path`, or the demo desks' (kefu.demo.json in the source tree) when "".

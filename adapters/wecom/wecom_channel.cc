@@ -37,7 +37,8 @@ constexpr size_t kMaxMenuHeadBytes = 1024;
 constexpr int kMaxPagesPerPull = 100000;  // a guard against a platform that always says has_more
 constexpr char kQuickReplyPrefix[] = "qr-";
 
-std::string Prefix(std::string_view desk) { return "w/" + std::string(desk) + "/"; }
+// Keys within the channel's namespace of the engine's store (Engine::Side("w")).
+std::string Prefix(std::string_view desk) { return std::string(desk) + "/"; }
 std::string CursorKey(std::string_view desk, std::string_view kfid) { return Prefix(desk) + "cursor/" + std::string(kfid); }
 std::string PendingKey(std::string_view desk, std::string_view kfid) { return Prefix(desk) + "pending/" + std::string(kfid); }
 std::string SeenKey(std::string_view desk, std::string_view msgid) { return Prefix(desk) + "seen/" + std::string(msgid); }
@@ -128,7 +129,7 @@ struct WeComChannel::Desk {
 };
 
 WeComChannel::WeComChannel(Engine* engine, Clock* clock, WeComOptions options)
-    : engine_(engine), clock_(clock), options_(std::move(options)) {
+    : engine_(engine), side_(engine->Side("w")), clock_(clock), options_(std::move(options)) {
   for (const std::string& id : engine_->DeskIds()) {
     auto config = engine_->GetDeskConfig(id);
     if (!config.ok() || !config->wecom.enabled()) continue;
@@ -243,7 +244,7 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
     w.BeginObject().Field("token", token).Field("at", now).EndObject();
     StoreBatch batch;
     batch.Put(PendingKey(d->id, kfid), w.Take());
-    KEFU_RETURN_IF_ERROR(engine_->store()->Write(batch));
+    KEFU_RETURN_IF_ERROR(side_.Write(batch));
   }
   counters_.callbacks.fetch_add(1);
   Enqueue(d, kfid, token, now, std::chrono::steady_clock::now());
@@ -254,7 +255,7 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
 
 Status WeComChannel::Start() {
   if (started_ || desks_.empty()) return Status::OK();
-  Store* store = engine_->store();
+  SideStore* store = &side_;
   for (auto& dp : desks_) {
     Desk& d = *dp;
     std::vector<std::pair<std::string, PullTask>> pulls;
@@ -297,7 +298,7 @@ Status WeComChannel::Start() {
 Status WeComChannel::PruneSeen(Desk& d) {
   const int64_t now = clock_->NowMicros();
   StoreBatch expired;
-  Status s = engine_->store()->ScanPrefix(Prefix(d.id) + "seen/", [&](std::string_view key, std::string_view value) {
+  Status s = side_.ScanPrefix(Prefix(d.id) + "seen/", [&](std::string_view key, std::string_view value) {
     int64_t at = 0;
     if (std::from_chars(value.data(), value.data() + value.size(), at).ec == std::errc() &&
         now - at > options_.seen_ttl_micros) {
@@ -306,7 +307,7 @@ Status WeComChannel::PruneSeen(Desk& d) {
     return expired.size() < 100000;  // the rest next time
   });
   KEFU_RETURN_IF_ERROR(s);
-  return expired.empty() ? Status::OK() : engine_->store()->Write(expired);
+  return expired.empty() ? Status::OK() : side_.Write(expired);
 }
 
 void WeComChannel::Stop() {
@@ -396,7 +397,7 @@ void WeComChannel::FollowLoop(Desk* d) {
     const auto started = std::chrono::steady_clock::now();
     bool gap = false;
     auto events = engine_->WaitLiveEvents(
-        d->id, after, 500 * 1000, [](const LiveEvent& e) { return e.type == "message" && e.for_customer; }, &gap);
+        d->id, after, 500 * 1000, [](const LiveEvent& e) { return e.type == LiveEventType::kMessage && e.for_customer; }, &gap);
     std::set<std::string> conversations;
     for (const LiveEvent& e : events) {
       after = std::max(after, e.id);
@@ -442,7 +443,7 @@ void WeComChannel::FollowLoop(Desk* d) {
 // ---- Inbound ---------------------------------------------------------------------------------------
 
 Status WeComChannel::Pull(Desk& d, const std::string& open_kfid, const PullTask& task) {
-  Store* store = engine_->store();
+  SideStore* store = &side_;
   std::string pending_before;
   {
     std::lock_guard<std::mutex> lock(pending_mu_);
@@ -488,7 +489,7 @@ Status WeComChannel::Pull(Desk& d, const std::string& open_kfid, const PullTask&
 // REQUIRES(work_mu_). A transient failure (store, engine) is returned so that the pull stops and
 // is tried again from the same cursor; anything else is logged and the message counts as done.
 Status WeComChannel::HandleMessage(Desk& d, const WeComMessage& m) {
-  Store* store = engine_->store();
+  SideStore* store = &side_;
   if (m.malformed) {
     Log("desk " + d.id + ": skipped a malformed message " + m.msgid);
     return Status::OK();
@@ -528,7 +529,7 @@ Result<WeComChannel::UserRecord> WeComChannel::EnsureConversation(Desk& d, const
                                                                   const std::string& user) {
   if (!IsWeComId(open_kfid) || !IsWeComId(user)) return Status::InvalidArgument("wecom: bad open_kfid or external_userid");
   const std::string key = open_kfid + "/" + user;
-  auto stored = engine_->store()->Get(UserKey(d.id, key));
+  auto stored = side_.Get(UserKey(d.id, key));
   if (!stored.ok()) return stored.status();
   if (stored->has_value()) {
     auto r = UserRecord::Decode(**stored);
@@ -553,7 +554,7 @@ Result<WeComChannel::UserRecord> WeComChannel::EnsureConversation(Desk& d, const
 Status WeComChannel::SaveRecord(Desk& d, const std::string& user_key, const UserRecord& r) {
   StoreBatch batch;
   batch.Put(UserKey(d.id, user_key), r.Encode());
-  return engine_->store()->Write(batch);
+  return side_.Write(batch);
 }
 
 // REQUIRES(work_mu_)
@@ -659,7 +660,7 @@ std::vector<WeComOutgoing> Render(const Message& m, const std::string& user_key,
 // sent yet, within WeCom's window and limit. A transient failure leaves the rest for a retry.
 void WeComChannel::Deliver(Desk& d, const std::string& user_key) {
   d.retry.erase(user_key);
-  auto stored = engine_->store()->Get(UserKey(d.id, user_key));
+  auto stored = side_.Get(UserKey(d.id, user_key));
   if (!stored.ok() || !stored->has_value()) {
     if (!stored.ok()) d.retry.insert(user_key);
     return;

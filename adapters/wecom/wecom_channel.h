@@ -151,6 +151,7 @@ class WeComChannel {
   void Log(const std::string& line) const;
 
   Engine* engine_;
+  SideStore side_;  // the channel's records: cursors, pending pulls, seen msgids, customers
   Clock* clock_;
   WeComOptions options_;
   std::vector<std::unique_ptr<Desk>> desks_;  // fixed after construction

@@ -289,7 +289,7 @@ TEST_CASE("the hr desk answers Chinese from the Chinese KB and English from the 
   CHECK(en.messages.back().text.find("leave") != std::string::npos);
 }
 
-TEST_CASE("a restart restores conversations, queue order, assignments and tickets; agents come back offline") {
+TEST_CASE("a restart restores conversations, queue order, assignments and tickets; a silent agent's presence expires") {
   testing::TempDir dir;
   ManualClock clock;
   KefuConfig config;
@@ -332,9 +332,18 @@ TEST_CASE("a restart restores conversations, queue order, assignments and ticket
   REQUIRE(queue.ok());
   REQUIRE(queue->size() == 2);
   CHECK(queue->front().id == waiting_first);
+  // Presence is in the store: it outlives the process, and the heartbeat timer ends it when the
+  // agent's console stays silent (as on another node of a shared store).
   auto gauges = e.Gauges();
-  CHECK(gauges.front().agents_online == 0);
+  CHECK(gauges.front().agents_online == 1);
   CHECK(gauges.front().serving == 1);
+  clock.Advance(91 * kMicrosPerSecond);
+  REQUIRE(e.RunTimers().ok());
+  gauges = e.Gauges();
+  CHECK(gauges.front().agents_online == 0);
+  CHECK(gauges.front().serving == 0);
+  CHECK(e.GetConversation(served)->queue->position == 1);  // first in line again
+  CHECK(e.GetConversation(waiting_first)->queue->position == 2);
   // New tickets continue the numbering.
   auto s = e.StartConversation(StartRequest{"shop"});
   CustomerMessageRequest r;

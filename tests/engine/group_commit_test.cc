@@ -24,11 +24,11 @@ using namespace std::chrono_literals;
 
 // A test double around a real store: records the keys of every write in order, can hold writes
 // at a gate, and fails the writes a script says to fail (for the failure path only).
-class ScriptedStore final : public Store {
+class ScriptedStore final {
  public:
   explicit ScriptedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
-  Status Write(const StoreBatch& batch) override {
+  Status Write(const StoreBatch& batch) {
     std::unique_lock<std::mutex> lock(mu_);
     ++entered_;
     changed_.notify_all();
@@ -46,12 +46,8 @@ class ScriptedStore final : public Store {
     for (const StoreBatch::Op& op : batch.ops()) keys_.push_back(op.key);
     return inner_->Write(batch);
   }
-  Result<std::optional<std::string>> Get(std::string_view key) override { return inner_->Get(key); }
-  Status Scan(std::string_view start, std::string_view limit,
-              const std::function<bool(std::string_view, std::string_view)>& fn) override {
-    return inner_->Scan(start, limit, fn);
-  }
-  uint64_t DiskBytes() override { return inner_->DiskBytes(); }
+  Result<std::optional<std::string>> Get(std::string_view key) { return inner_->Get(key); }
+  Status ScanPrefix(std::string_view prefix, const ScanFn& fn) { return inner_->ScanPrefix(prefix, fn); }
 
   // Writes block at the gate while held.
   void Hold(bool hold) {
@@ -91,6 +87,12 @@ class ScriptedStore final : public Store {
   std::vector<std::string> keys_;
 };
 
+// The committer's writes go to `store`.
+template <typename S>
+GroupCommitter::WriteFn WritesTo(S* store) {
+  return [store](const StoreBatch& b) { return store->Write(b); };
+}
+
 std::unique_ptr<ScriptedStore> NewScriptedStore() {
   auto inner = OpenMemoryStore();
   REQUIRE(inner.ok());
@@ -109,7 +111,8 @@ StoreBatch OnePut(const std::string& key, const std::string& value = "v") {
   return batch;
 }
 
-bool Has(Store& store, const std::string& key) {
+template <typename S>
+bool Has(S& store, const std::string& key) {
   auto got = store.Get(key);
   REQUIRE(got.ok());
   return got->has_value();
@@ -125,7 +128,7 @@ std::future<Status> SubmitWaited(GroupCommitter& committer, StoreBatch batch, ui
 
 TEST_CASE("tickets count up in submission order; an empty batch shares the last ticket") {
   auto store = NewScriptedStore();
-  GroupCommitter committer(store.get());
+  GroupCommitter committer(WritesTo(store.get()));
   CHECK(committer.Submit(StoreBatch()) == 0);
   CHECK(committer.Wait(0).ok());
   CHECK(committer.Submit(OnePut("a")) == 1);
@@ -140,7 +143,7 @@ TEST_CASE("tickets count up in submission order; an empty batch shares the last 
 
 TEST_CASE("batches reach the store in ticket order, grouped while the store is busy") {
   auto store = NewScriptedStore();
-  GroupCommitter committer(store.get());
+  GroupCommitter committer(WritesTo(store.get()));
   store->Hold(true);
   auto first = SubmitWaited(committer, OnePut("k000"));
   store->AwaitEntered(1);  // the first write is at the gate; the rest pile up
@@ -162,7 +165,7 @@ TEST_CASE("batches reach the store in ticket order, grouped while the store is b
 
 TEST_CASE("Wait returns only once the batch is durable") {
   auto store = NewScriptedStore();
-  GroupCommitter committer(store.get());
+  GroupCommitter committer(WritesTo(store.get()));
   store->Hold(true);
   auto done = std::async(std::launch::async, [&] { return committer.Commit(OnePut("k")); });
   store->AwaitEntered(1);
@@ -176,7 +179,7 @@ TEST_CASE("Wait returns only once the batch is durable") {
 TEST_CASE("the destructor writes what is pending") {
   auto store = NewScriptedStore();
   {
-    GroupCommitter committer(store.get());
+    GroupCommitter committer(WritesTo(store.get()));
     store->Hold(true);
     auto first = SubmitWaited(committer, OnePut("first"));
     store->AwaitEntered(1);
@@ -193,7 +196,7 @@ TEST_CASE("8 threads x 2000 synced commits on LevelDB all land, in per-thread or
   auto opened = OpenLevelDbStore(tmp.path());  // sync = true, the default
   REQUIRE(opened.ok());
   ScriptedStore store(std::move(opened).value());  // records the order; never holds or fails
-  GroupCommitter committer(&store);
+  GroupCommitter committer(WritesTo(&store));
   constexpr int kThreads = 8, kCommits = 2000;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
@@ -235,7 +238,7 @@ TEST_CASE("a failed write fails its whole group and runs on_failure first; later
   auto store = NewScriptedStore();
   std::atomic<int> failure_calls{0};
   Status seen;
-  GroupCommitter committer(store.get(), [&](const Status& s) {
+  GroupCommitter committer(WritesTo(store.get()), [&](const Status& s) {
     seen = s;
     ++failure_calls;
   });
@@ -278,7 +281,7 @@ TEST_CASE("a failed write fails its whole group and runs on_failure first; later
 TEST_CASE("batches submitted during a failing write fail with it and never reach the store") {
   auto store = NewScriptedStore();
   std::atomic<int> failure_calls{0};
-  GroupCommitter committer(store.get(), [&](const Status&) { ++failure_calls; });
+  GroupCommitter committer(WritesTo(store.get()), [&](const Status&) { ++failure_calls; });
   store->Script({true});
   store->Hold(true);
   uint64_t doomed = 0;
@@ -302,7 +305,7 @@ TEST_CASE("on_failure can fail the batches submitted before its reload with Fail
   std::promise<void> request_submitted;
   uint64_t stale = 0;
   GroupCommitter* c = nullptr;
-  GroupCommitter committer(store.get(), [&](const Status& error) {
+  GroupCommitter committer(WritesTo(store.get()), [&](const Status& error) {
     in_on_failure.set_value();
     request_submitted.get_future().wait();  // a request slips in before the reload takes the lock
     std::lock_guard<std::mutex> lock(engine_mu);
@@ -327,7 +330,7 @@ TEST_CASE("on_failure can fail the batches submitted before its reload with Fail
 
 TEST_CASE("FailPending outside on_failure fails only what is not yet written") {
   auto store = NewScriptedStore();
-  GroupCommitter committer(store.get());
+  GroupCommitter committer(WritesTo(store.get()));
   store->Hold(true);
   uint64_t writing = 0;
   auto first = SubmitWaited(committer, OnePut("writing"), &writing);
@@ -346,7 +349,7 @@ TEST_CASE("FailPending outside on_failure fails only what is not yet written") {
 TEST_CASE("consecutive failures with one error are remembered as one range") {
   auto store = NewScriptedStore();
   store->SameError();
-  GroupCommitter committer(store.get());
+  GroupCommitter committer(WritesTo(store.get()));
   for (int i = 0; i < 5000; ++i) store->Script({true});
   int failed = 0;
   for (int i = 0; i < 5000; ++i) failed += !committer.Commit(OnePut(Numbered("x", i))).ok();
@@ -358,7 +361,7 @@ TEST_CASE("consecutive failures with one error are remembered as one range") {
 
 TEST_CASE("an outcome beyond the 4096 remembered failures is Unavailable, never OK") {
   auto store = NewScriptedStore();
-  GroupCommitter committer(store.get());
+  GroupCommitter committer(WritesTo(store.get()));
   int failed = 0;
   for (int i = 0; i < 5000; ++i) {
     store->Script({true});

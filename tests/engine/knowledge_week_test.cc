@@ -11,7 +11,7 @@
 #include <set>
 
 #include "engine/engine.h"
-#include "engine/knowledge_loop.h"
+#include "knowledge/knowledge_loop.h"
 #include "engine/test_util.h"
 #include "kb/labelled.h"
 

@@ -62,7 +62,8 @@ int Append(const std::string& dir, unsigned gen) {
     _exit(2);
   }
 
-  GroupCommitter committer(store->get());
+  Store* raw = store->get();
+  GroupCommitter committer([raw](const StoreBatch& b) { return raw->Write(b); });
   std::mutex mu;  // plays the engine's lock: seq order == submission order
   uint64_t next_seq = last_seq + 1;
   std::vector<std::thread> threads;

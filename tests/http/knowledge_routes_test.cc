@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "adapters/knowledge_routes.h"
-#include "engine/knowledge_loop.h"
+#include "knowledge/knowledge_loop.h"
 #include "tests/http/http_fixture.h"
 
 namespace kefu::testing {

@@ -108,7 +108,7 @@ struct World {
   void Settle() { REQUIRE(channel->WaitIdle(std::chrono::seconds(20))); }
 
   std::string ConversationOf(const std::string& user) {
-    auto v = engine->store()->Get(std::string("w/hr/user/") + kOpenKfId + "/" + user);
+    auto v = engine->Side("w").Get(std::string("hr/user/") + kOpenKfId + "/" + user);
     REQUIRE(v.ok());
     REQUIRE(v->has_value());
     auto doc = ParseText(**v);
@@ -375,7 +375,7 @@ TEST_CASE("a bad signature or a wrong corp id is refused and nothing is processe
   w.Settle();
   CHECK(w.fake.sync_requests().empty());
   bool any = false;
-  (void)w.engine->store()->ScanPrefix("w/hr/", [&](std::string_view, std::string_view) { return !(any = true); });
+  (void)w.engine->Side("w").ScanPrefix("hr/", [&](std::string_view, std::string_view) { return !(any = true); });
   CHECK_FALSE(any);
   CHECK(w.channel->stats().callbacks == 0);
 }
@@ -464,7 +464,7 @@ TEST_CASE("a restart between callback and pull: the announced pull runs after th
   REQUIRE(w.fake.WaitSent(1));
   w.Settle();
   CHECK(w.CustomerMessages("wmRESTART") == 1);
-  auto pending = w.engine->store()->Get(std::string("w/hr/pending/") + kOpenKfId);
+  auto pending = w.engine->Side("w").Get(std::string("hr/pending/") + kOpenKfId);
   REQUIRE(pending.ok());
   CHECK_FALSE(pending->has_value());
 }

@@ -3,10 +3,11 @@
 // question as a new example of an entry); labelled real questions; review and publish as a new
 // KB version, checked for regressions first; rollback; stats per version.
 //
-// It keeps its own records in the engine's store under "v/" (versions), "d/" (drafts) and "l/"
-// (labelled questions), and swaps KBs through Engine::ReplaceKnowledgeBase. Thread-safe.
-#ifndef KEFU_ENGINE_KNOWLEDGE_LOOP_H_
-#define KEFU_ENGINE_KNOWLEDGE_LOOP_H_
+// It keeps its own records in the engine's store, in its namespace "kn" (Engine::Side): "v/"
+// (versions), "d/" (drafts) and "l/" (labelled questions); it reads the engine's events through
+// Engine::ScanEvents and swaps KBs through Engine::ReplaceKnowledgeBase. Thread-safe.
+#ifndef KEFU_KNOWLEDGE_KNOWLEDGE_LOOP_H_
+#define KEFU_KNOWLEDGE_KNOWLEDGE_LOOP_H_
 
 #include <cstdint>
 #include <mutex>
@@ -124,6 +125,7 @@ class KnowledgeLoop {
   Status SaveDraft(const std::string& desk, const KbDraft& draft);
 
   Engine* engine_;
+  mutable SideStore side_;
   Clock* clock_;
   KnowledgeLoopOptions options_;
   std::mutex publish_mu_;  // one publish or rollback at a time
@@ -131,4 +133,4 @@ class KnowledgeLoop {
 
 }  // namespace kefu
 
-#endif  // KEFU_ENGINE_KNOWLEDGE_LOOP_H_
+#endif  // KEFU_KNOWLEDGE_KNOWLEDGE_LOOP_H_

@@ -1,4 +1,4 @@
-#include "engine/knowledge_loop.h"
+#include "knowledge/knowledge_loop.h"
 
 #include <algorithm>
 #include <map>
@@ -124,14 +124,13 @@ std::vector<LabelledQuestion> ExamplesOf(const KnowledgeBase& kb) {
 }  // namespace
 
 KnowledgeLoop::KnowledgeLoop(Engine* engine, Clock* clock, KnowledgeLoopOptions options)
-    : engine_(engine), clock_(clock), options_(std::move(options)) {}
+    : engine_(engine), side_(engine->Side("kn")), clock_(clock), options_(std::move(options)) {}
 
 Result<std::vector<GapReportEntry>> KnowledgeLoop::Gaps(std::string_view desk, int64_t since) const {
   if (!engine_->GetDeskConfig(desk).ok()) return Status::NotFound("no such desk");
   std::vector<GapQuestion> questions;
-  Status s = engine_->store()->ScanPrefix("e/" + std::string(desk) + "/", [&](std::string_view, std::string_view value) {
-    auto e = DecodeEvent(value);
-    if (!e.ok() || e->at < since) return true;
+  Status s = engine_->ScanEvents(desk, since, 0, [&](const Event& event) {
+    const Event* e = &event;
     if (e->type == EventType::kUnmatched && !e->detail.empty()) {
       questions.push_back({e->detail, e->conversation, e->at});
     } else if (e->type == EventType::kFeedback && e->value == 0 && !e->reason.empty()) {
@@ -172,7 +171,7 @@ Result<std::vector<GapReportEntry>> KnowledgeLoop::Gaps(std::string_view desk, i
 Status KnowledgeLoop::SaveDraft(const std::string& desk, const KbDraft& draft) {
   StoreBatch b;
   b.Put(DraftPrefix(desk) + draft.id, EncodeDraft(draft));
-  return engine_->store()->Write(b);
+  return side_.Write(b);
 }
 
 Result<KbDraft> KnowledgeLoop::CreateDraft(const AgentIdentity& agent, const DraftRequest& r) {
@@ -240,7 +239,7 @@ Result<KbDraft> KnowledgeLoop::CreateDraft(const AgentIdentity& agent, const Dra
 Result<std::vector<KbDraft>> KnowledgeLoop::Drafts(std::string_view desk, std::optional<DraftStatus> status) const {
   std::vector<KbDraft> out;
   Status decode;
-  Status s = engine_->store()->ScanPrefix(DraftPrefix(desk), [&](std::string_view, std::string_view value) {
+  Status s = side_.ScanPrefix(DraftPrefix(desk), [&](std::string_view, std::string_view value) {
     auto d = DecodeDraft(value);
     if (!d.ok()) {
       decode = d.status();
@@ -256,7 +255,7 @@ Result<std::vector<KbDraft>> KnowledgeLoop::Drafts(std::string_view desk, std::o
 
 Status KnowledgeLoop::RejectDraft(std::string_view desk, std::string_view draft_id) {
   std::lock_guard<std::mutex> lock(publish_mu_);
-  auto value = engine_->store()->Get(DraftPrefix(desk) + std::string(draft_id));
+  auto value = side_.Get(DraftPrefix(desk) + std::string(draft_id));
   if (!value.ok()) return value.status();
   if (!value->has_value()) return Status::NotFound("no such draft");
   auto d = DecodeDraft(**value);
@@ -275,12 +274,12 @@ Status KnowledgeLoop::RecordLabelled(std::string_view desk, std::string_view lan
   w.BeginObject().Field("text", question).Field("intent", entry_id).EndObject();
   StoreBatch b;
   b.Put(LabelledPrefix(desk, language) + Padded(static_cast<uint64_t>(clock_->NowMicros()), 17) + RandomHex(3), w.str());
-  return engine_->store()->Write(b);
+  return side_.Write(b);
 }
 
 Result<std::vector<LabelledQuestion>> KnowledgeLoop::Labelled(std::string_view desk, std::string_view language) const {
   std::string jsonl;
-  Status s = engine_->store()->ScanPrefix(LabelledPrefix(desk, language), [&](std::string_view, std::string_view value) {
+  Status s = side_.ScanPrefix(LabelledPrefix(desk, language), [&](std::string_view, std::string_view value) {
     jsonl.append(value);
     jsonl.push_back('\n');
     return true;
@@ -292,7 +291,7 @@ Result<std::vector<LabelledQuestion>> KnowledgeLoop::Labelled(std::string_view d
 Result<std::vector<KbVersionInfo>> KnowledgeLoop::LoadVersions(std::string_view desk, std::string_view language) const {
   std::vector<KbVersionInfo> out;
   Status decode;
-  Status s = engine_->store()->ScanPrefix(VersionPrefix(desk, language), [&](std::string_view, std::string_view value) {
+  Status s = side_.ScanPrefix(VersionPrefix(desk, language), [&](std::string_view, std::string_view value) {
     auto v = DecodeVersion(value, nullptr);
     if (!v.ok()) {
       decode = v.status();
@@ -319,7 +318,7 @@ Status KnowledgeLoop::EnsureBaseline(std::string_view desk, const Engine::Knowle
   v.entries = snapshot.kb->entries.size();
   StoreBatch b;
   b.Put(VersionPrefix(desk, snapshot.language) + Padded(1, 6), EncodeVersion(v, KnowledgeBaseToJson(*snapshot.kb)));
-  return engine_->store()->Write(b);
+  return side_.Write(b);
 }
 
 Result<PublishResult> KnowledgeLoop::Publish(std::string_view desk, std::string_view language,
@@ -388,7 +387,7 @@ Result<PublishResult> KnowledgeLoop::Publish(std::string_view desk, std::string_
     d.status = DraftStatus::kPublished;
     b.Put(DraftPrefix(desk) + d.id, EncodeDraft(d));
   }
-  KEFU_RETURN_IF_ERROR(engine_->store()->Write(b));
+  KEFU_RETURN_IF_ERROR(side_.Write(b));
   result.diff = FormatKbDiff(DiffKnowledgeBases(*current->kb, *next));
   return result;
 }
@@ -402,7 +401,7 @@ Result<std::vector<KbVersionInfo>> KnowledgeLoop::Versions(std::string_view desk
 Result<std::string> KnowledgeLoop::VersionKb(std::string_view desk, std::string_view language, int version) const {
   auto knowledge = engine_->Knowledge(desk, language);
   if (!knowledge.ok()) return knowledge.status();
-  auto value = engine_->store()->Get(VersionPrefix(desk, knowledge->language) + Padded(static_cast<uint64_t>(version), 6));
+  auto value = side_.Get(VersionPrefix(desk, knowledge->language) + Padded(static_cast<uint64_t>(version), 6));
   if (!value.ok()) return value.status();
   if (!value->has_value()) return Status::NotFound("no such version");
   std::string kb_json;
@@ -431,7 +430,7 @@ Result<KbVersionInfo> KnowledgeLoop::Rollback(std::string_view desk, std::string
   v.current = true;
   StoreBatch b;
   b.Put(VersionPrefix(desk, knowledge->language) + Padded(static_cast<uint64_t>(v.version), 6), EncodeVersion(v, *kb_json));
-  KEFU_RETURN_IF_ERROR(engine_->store()->Write(b));
+  KEFU_RETURN_IF_ERROR(side_.Write(b));
   return v;
 }
 
@@ -452,9 +451,8 @@ Result<std::vector<VersionStats>> KnowledgeLoop::StatsByVersion(std::string_view
   }
   // A conversation's events all count where it started, so an episode is not split between versions.
   std::map<std::string, size_t> version_of_conversation;
-  Status s = engine_->store()->ScanPrefix("e/" + std::string(desk) + "/", [&](std::string_view, std::string_view value) {
-    auto e = DecodeEvent(value);
-    if (!e.ok()) return true;
+  Status s = engine_->ScanEvents(desk, 0, 0, [&](const Event& event) {
+    const Event* e = &event;
     size_t k;
     auto known = version_of_conversation.find(e->conversation);
     if (known != version_of_conversation.end()) {

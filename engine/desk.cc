@@ -1,0 +1,273 @@
+#include "engine/desk.h"
+
+#include <algorithm>
+
+#include "base/utf8.h"
+#include "engine/clock.h"
+#include "engine/stats.h"
+#include "kb/normalize.h"
+
+namespace kefu {
+namespace {
+
+std::string MinutesText(int64_t micros, std::string_view language) {
+  const int64_t minutes = std::max<int64_t>(1, (micros + kMicrosPerMinute - 1) / kMicrosPerMinute);
+  return language == "zh" ? std::to_string(minutes) + " 分钟"
+                          : std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
+}
+
+bool HasUnspacedText(std::string_view text) {
+  size_t pos = 0;
+  const std::string valid = IsValidUtf8(text) ? std::string() : SanitizeUtf8(text);
+  std::string_view t = valid.empty() ? text : std::string_view(valid);
+  while (pos < t.size()) {
+    if (IsUnspacedScript(DecodeUtf8(t, &pos))) return true;
+  }
+  return false;
+}
+
+Message BotText(const Conversation& c, std::string text) {
+  Message m;
+  m.kind = MessageKind::kBot;
+  m.text = std::move(text);
+  m.channel = c.last_channel;
+  return m;
+}
+
+}  // namespace
+
+std::string Say(std::string_view language, std::string_view en, std::string_view zh) {
+  return std::string(language == "zh" ? zh : en);
+}
+
+Event EventOf(const Conversation& c, EventType type, std::string_view actor, int64_t now) {
+  Event e;
+  e.desk = c.desk;
+  e.conversation = c.id;
+  e.type = type;
+  e.actor = std::string(actor);
+  e.at = now;
+  return e;
+}
+
+const Message& Append(Conversation& c, Message m, int64_t now, Turn* turn) {
+  m.seq = ++c.last_seq;
+  m.at = now;
+  c.last_activity_at = now;
+  LiveEvent e;
+  e.desk = c.desk;
+  e.conversation = c.id;
+  e.type = LiveEventType::kMessage;
+  e.agent = c.assignee;
+  e.for_customer = !m.internal();
+  e.data = EncodeMessage(m);
+  turn->live.push_back(std::move(e));
+  turn->messages.push_back(std::move(m));
+  return turn->messages.back();
+}
+
+Message SystemText(const Conversation& c, std::string text) {
+  Message m;
+  m.kind = MessageKind::kSystem;
+  m.text = std::move(text);
+  m.channel = c.last_channel;
+  return m;
+}
+
+Status Transition(Conversation& c, ConversationAction action, std::string_view actor, std::string_view reason,
+                  int64_t now, Turn* turn) {
+  auto next = NextState(c.state, action);
+  if (!next.ok()) return next.status();
+  Event e = EventOf(c, EventType::kStateChanged, actor, now);
+  e.from = c.state;
+  e.to = *next;
+  e.reason = std::string(reason);
+  if (e.from == ConversationState::kQueued && e.to == ConversationState::kAgent) e.value = now - c.enqueued_at;
+  if (e.to == ConversationState::kResolved) {
+    if (c.escalated_at != 0) e.detail = std::string(kEscalatedEpisode);
+    if (e.from == ConversationState::kAgent && c.assigned_at != 0) e.value = std::max<int64_t>(1, now - c.assigned_at);
+  }
+  c.state = *next;
+  turn->events.push_back(std::move(e));
+  turn->state_changed = true;
+  return Status::OK();
+}
+
+void AddCustomerMessage(Conversation& c, Message m, std::string_view kb_language, int64_t now, Turn* turn) {
+  c.last_channel = m.channel;
+  c.last_customer_at = now;
+  c.last_question = m.text;
+  c.language = HasUnspacedText(m.text) || kb_language.rfind("zh", 0) == 0 ? "zh" : "en";
+  Append(c, std::move(m), now, turn);
+  turn->events.push_back(EventOf(c, EventType::kMessage, "customer", now));
+}
+
+BotPlan PlanBotTurn(Conversation& c, const KnowledgeBase& kb, const MatchResult& r, const DeskSettings& settings) {
+  BotPlan plan;
+  Event e;
+  e.desk = c.desk;
+  e.conversation = c.id;
+  e.actor = "bot";
+  switch (r.decision) {
+    case MatchDecision::kSmallTalk:
+      plan.reply = BotText(c, r.reply);
+      return plan;
+    case MatchDecision::kAnswer: {
+      const KbEntry& entry = kb.entries[r.candidates[0].entry];
+      auto variant = entry.variants.find(std::string(ChannelName(c.last_channel)));
+      plan.reply = BotText(c, variant == entry.variants.end() ? entry.answer : variant->second);
+      plan.reply.entry_id = entry.id;
+      for (const KbLink& l : entry.links) plan.reply.links.push_back({l.title, l.url});
+      for (const std::string& q : entry.quick_replies) plan.reply.choices.push_back({"", q});
+      c.clarify_streak = 0;
+      e.type = EventType::kBotAnswer;
+      e.detail = entry.id;
+      plan.events.push_back(std::move(e));
+      return plan;
+    }
+    case MatchDecision::kClarify: {
+      if (++c.clarify_streak > settings.clarify_limit) {
+        plan.kind = BotPlan::Kind::kEscalate;
+        plan.reason = EscalationReason::kClarifyStreak;
+        plan.team = kb.entries[r.candidates[0].entry].team;
+        return plan;
+      }
+      plan.reply = BotText(c, Say(c.language, "Did you mean one of these?", "您想问的是下面哪一个？"));
+      e.type = EventType::kBotClarify;
+      for (const MatchCandidate& cand : r.candidates) {
+        const KbEntry& entry = kb.entries[cand.entry];
+        plan.reply.choices.push_back({entry.id, entry.title});
+        e.detail += (e.detail.empty() ? "" : " ") + entry.id;
+      }
+      plan.events.push_back(std::move(e));
+      return plan;
+    }
+    case MatchDecision::kEscalate:
+      break;
+  }
+  plan.kind = BotPlan::Kind::kEscalate;
+  plan.reason = EscalationReason::kLowConfidence;
+  if (r.reason == MatchReason::kAskedForPerson) {
+    plan.reason = EscalationReason::kAskedForPerson;
+  } else if (r.reason == MatchReason::kHandoffEntry) {
+    plan.reason = EscalationReason::kHandoffEntry;
+    const KbEntry& entry = kb.entries[r.candidates[0].entry];
+    plan.team = entry.team;
+    e.type = EventType::kBotAnswer;
+    e.detail = entry.id;
+    plan.events.push_back(std::move(e));
+  } else {
+    e.type = EventType::kUnmatched;
+    e.detail = c.last_question;
+    plan.events.push_back(std::move(e));
+  }
+  if (plan.reason == EscalationReason::kLowConfidence && !r.candidates.empty()) {
+    plan.team = kb.entries[r.candidates[0].entry].team;
+  }
+  return plan;
+}
+
+Status StartEscalation(Conversation& c, EscalationReason reason, std::string_view team, const DeskConfig& desk,
+                       std::string_view actor, int64_t now, Turn* turn) {
+  if (c.state == ConversationState::kNew) {
+    KEFU_RETURN_IF_ERROR(Transition(c, ConversationAction::kBotTakes, "bot", "first message", now, turn));
+  }
+  c.escalation = reason;
+  c.team = team.empty() ? desk.default_team : std::string(team);
+  c.enqueued_at = c.escalated_at = now;
+  c.first_response_at = 0;
+  c.sla_breached = false;
+  c.clarify_streak = 0;
+  c.sla_due = now + desk.settings.first_response_sla_micros + 1;
+  return Transition(c, ConversationAction::kEscalate, actor, EscalationReasonName(reason), now, turn);
+}
+
+Status AssignTo(Conversation& c, const Agent& agent, ConversationAction action, std::string_view actor, int64_t now,
+                Turn* turn) {
+  c.assignee = agent.username;
+  c.last_agent = agent.username;
+  KEFU_RETURN_IF_ERROR(Transition(c, action, actor, "assigned", now, turn));
+  c.assigned_at = now;
+  Event e = EventOf(c, EventType::kAssigned, actor, now);
+  e.detail = agent.username;
+  turn->events.push_back(std::move(e));
+  turn->assigned = true;
+  const std::string name = agent.display_name.empty() ? agent.username : agent.display_name;
+  Append(c, SystemText(c, Say(c.language, name + " has joined the conversation.", name + " 已接入，为您服务。")), now,
+         turn);
+  return Status::OK();
+}
+
+Status Requeue(Conversation& c, std::string_view team, std::string_view actor, std::string_view reason, int64_t now,
+               Turn* turn) {
+  c.assignee.clear();
+  c.assigned_at = 0;
+  if (!team.empty()) c.team = std::string(team);
+  c.priority = std::max(c.priority, 1);
+  c.enqueued_at = now;
+  return Transition(c, ConversationAction::kRequeue, actor, reason, now, turn);
+}
+
+Status ResolveConversation(Conversation& c, std::string_view actor, std::string_view reason, int64_t now, Turn* turn) {
+  const ConversationState from = c.state;
+  KEFU_RETURN_IF_ERROR(Transition(c, ConversationAction::kResolve, actor, reason, now, turn));
+  c.assignee.clear();
+  c.assigned_at = 0;
+  c.escalated_at = 0;
+  c.idle_due = 0;
+  c.sla_due = 0;
+  ++c.resolutions;
+  if (from == ConversationState::kAgent || from == ConversationState::kQueued) {
+    Append(c,
+           SystemText(c, Say(c.language, "This conversation is resolved. How did we do? Rate us from 1 to 5.",
+                             "本次会话已结束，请为我们的服务打分（1-5 分）。")),
+           now, turn);
+  }
+  return Status::OK();
+}
+
+std::string QueueNotice(const Conversation& c, const QueueStatus& q) {
+  const std::string& lang = c.language;
+  const std::string ticket =
+      c.ticket.empty() ? "" : Say(lang, " Your ticket is ", "您的工单号是 ") + c.ticket + Say(lang, ".", "。");
+  if (!q.desk_open || q.agents_online == 0) {
+    return Say(lang,
+               "Our team is offline right now. We have your question and will reply here as soon as someone is in.",
+               "人工客服现在不在线。我们已记录您的问题，客服上线后会第一时间在这里回复您。") +
+           ticket;
+  }
+  std::string text = Say(lang, "I'm passing you to a person. You are number ", "正在为您转接人工客服，您前面排在第 ") +
+                     std::to_string(q.position) + Say(lang, " in line", " 位");
+  if (q.expected_wait > 0) text += Say(lang, "; expected wait about ", "，预计等待约 ") + MinutesText(q.expected_wait, lang);
+  return text + Say(lang, ".", "。") + ticket;
+}
+
+std::string QueueFullNotice(const Conversation& c) {
+  return Say(c.language, "All our agents are busy and the waiting line is full. Please try again in a few minutes.",
+             "当前排队人数已满，请稍后再试。");
+}
+
+bool IdleTimerFires(Conversation& c, const DeskSettings& settings, int64_t now) {
+  if (c.state != ConversationState::kBot) {
+    c.idle_due = 0;
+    return false;
+  }
+  const int64_t due = c.last_activity_at + settings.idle_timeout_micros + 1;
+  if (now >= due) return true;
+  c.idle_due = due;
+  return false;
+}
+
+bool SlaTimerFires(Conversation& c, const DeskSettings& settings, int64_t now) {
+  c.sla_due = 0;
+  const bool waiting_for_person = c.state == ConversationState::kQueued || c.state == ConversationState::kAgent;
+  if (!waiting_for_person || c.sla_breached || c.first_response_at != 0 || c.escalated_at == 0) return false;
+  if (now - c.escalated_at <= settings.first_response_sla_micros) {
+    c.sla_due = c.escalated_at + settings.first_response_sla_micros + 1;
+    return false;
+  }
+  c.sla_breached = true;
+  return true;
+}
+
+}  // namespace kefu

@@ -1,0 +1,186 @@
+// The engine's insides, shared by its .cc files (engine.cc: opening, transactions, views, routing,
+// escalation; engine_customers.cc; engine_agents.cc; engine_timers.cc). Not a public header.
+//
+// An operation runs as Impl::Run(fn): fn gets an Op over a fresh transaction, loads what it needs
+// (locking as records.h's ranks allow), changes conversations with desk.h's transitions, and
+// calls Op::Finish to write everything; Run commits, and runs the operation again from the start
+// when a lock conflict aborted it. Nothing outside the Op changes before the commit, so a retry
+// starts clean.
+#ifndef KEFU_ENGINE_ENGINE_IMPL_H_
+#define KEFU_ENGINE_ENGINE_IMPL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/desk.h"
+#include "engine/engine.h"
+#include "engine/records.h"
+#include "engine/router.h"
+#include "engine/working_set.h"
+
+namespace kefu {
+
+struct KbBundle {
+  std::string language;
+  KnowledgeBase kb;
+  std::unique_ptr<Matcher> matcher;
+};
+
+// A desk at run time: its configuration and matchers, and a few estimates kept in memory only.
+struct DeskRuntime {
+  DeskConfig config;
+  mutable std::mutex mu;
+  std::vector<std::shared_ptr<const KbBundle>> kbs;       // GUARDED_BY(mu)
+  std::deque<int64_t> recent_handle;                       // GUARDED_BY(mu) recent handle times
+  std::unordered_map<std::string, uint64_t> read_seq;      // GUARDED_BY(mu) conversation -> seq its agent read
+
+  std::shared_ptr<const KbBundle> KbFor(std::string_view text) const;
+  std::shared_ptr<const KbBundle> FirstKb() const;
+  int64_t MeanHandleMicros() const;
+  void AddHandleTime(int64_t micros);
+};
+
+// One operation's transaction and everything it changed, written by Finish.
+class Op {
+ public:
+  Op(Engine::Impl& impl, Transaction& tx);
+
+  Engine::Impl& impl;
+  RecordTxn rec;
+  const int64_t now;
+
+  // A conversation loaded (or created) in this operation: as loaded, and as changed.
+  struct Slot {
+    std::optional<Conversation> before;
+    Conversation c;
+    Turn turn;
+  };
+  // Loads conversation `id` (once per operation; later calls return the same slot). NotFound;
+  // Aborted when `lock` is kTry and another operation holds it.
+  Result<Slot*> Load(std::string_view id, RecordTxn::Lock lock = RecordTxn::Lock::kUpdate);
+  Slot* Create(Conversation c);
+
+  // A ticket loaded in this operation (locked), as loaded and as changed.
+  struct TicketSlot {
+    std::optional<Ticket> before;
+    Ticket t;
+  };
+  Result<TicketSlot*> LoadTicket(std::string_view desk, int64_t number);
+  Result<TicketSlot*> LoadTicketById(const DeskRuntime& desk, std::string_view ticket_id);
+  // The ticket as committed, without a lock (to find its conversation before locking both).
+  Result<Ticket> LoadTicketByIdUnlocked(const DeskRuntime& desk, std::string_view ticket_id);
+  // A new ticket for `c` (number from the desk's counter); c.ticket becomes its id.
+  Result<TicketSlot*> OpenTicket(const DeskRuntime& desk, Conversation& c, Turn* turn, EscalationReason reason,
+                                 std::string_view subject);
+
+  // What routing and views need of a desk's agents, read once per operation and kept current as
+  // the operation assigns.
+  struct AgentsView {
+    std::vector<Agent> agents;
+    std::map<std::string, AgentLive> lives;
+    std::map<std::string, int> serving;
+    const Agent* Find(std::string_view username) const;
+  };
+  Result<AgentsView*> Agents(std::string_view desk);
+
+  // Desk-wide live events (presence, queue length, tickets, reminders), published at commit.
+  void Publish(LiveEvent e) { live_.push_back(std::move(e)); }
+  // The waiting line of `desk` changed: agents hear it; with `positions_moved` every waiting
+  // customer also hears their new position (computed once, at Finish).
+  void QueueChanged(std::string_view desk, bool positions_moved);
+
+  // Runs `fn` once the transaction has committed (never after a rollback or a retried attempt).
+  void AfterCommit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
+  void RunAfterCommit();
+
+  // Writes what changed so far (conversations with their index rows, messages, events, tickets),
+  // so that the operation's later reads (the waiting line, agents' loads) see it.
+  Status Flush();
+  // Flushes, then publishes the live events: messages in order, each changed conversation's final
+  // view, desk-wide events, and the waiting line's news.
+  Status Finish();
+
+  // Views (after Flush, they see this operation's writes).
+  Result<ConversationView> View(const Conversation& c);
+  // `queue` is the status when the caller has it already, else it is computed.
+  Result<ConversationView> ViewWith(const Conversation& c, const QueueStatus* queue);
+  Result<QueueStatus> QueueStatusOf(const Conversation& c);
+  // The status of the customer at `position` in the line of `team`.
+  QueueStatus StatusAt(std::string_view desk, std::string_view team, int position);
+
+ private:
+  Status WriteSlot(Slot& s);
+  Status PublishQueueNews();
+
+  std::vector<std::function<void()>> after_commit_;
+
+  std::map<std::string, Slot, std::less<>> slots_;
+  std::map<std::string, TicketSlot, std::less<>> tickets_;
+  std::map<std::string, AgentsView, std::less<>> agents_;
+  std::vector<LiveEvent> live_;
+  std::map<std::string, bool, std::less<>> queue_news_;  // desk -> positions moved
+};
+
+struct Engine::Impl {
+  Clock* clock = nullptr;
+  EngineOptions options;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<WorkingSet> cache;
+  std::map<std::string, std::unique_ptr<DeskRuntime>, std::less<>> desks;  // fixed once open
+  std::atomic<uint64_t> retries{0};
+
+  std::mutex starts_mu;
+  std::unordered_map<std::string, std::deque<int64_t>> recent_starts;  // GUARDED_BY(starts_mu)
+
+  // Argon2 verifications running now, bounded server-wide (each takes 64 MiB at the default cost).
+  std::mutex verify_mu;
+  std::condition_variable verify_cv;
+  int verifying = 0;  // GUARDED_BY(verify_mu)
+  std::once_flag dummy_once;
+  std::string dummy_hash;  // a hash to verify against for unknown usernames (same cost as a real one)
+
+  int64_t Now() const { return clock->NowMicros(); }
+  DeskRuntime* Desk(std::string_view id) const;
+
+  // Runs `fn` in a transaction and commits it; runs it again (up to a bound) when a lock conflict
+  // aborts it. `fn` must call Op::Finish before returning OK when it wrote anything.
+  Status Run(const std::function<Status(Op&)>& fn);
+
+  // Loads the KBs of `d` (an admin's upload replaces a config file's KB of the same language).
+  Status LoadKbs(DeskRuntime& d);
+  // Assigns waiting conversations of `desk` to online agents with free seats, in line order.
+  Status Route(Op& op, DeskRuntime& desk);
+  // Escalates `c` (new/bot -> queued), opens or reopens its ticket, routes, tells the customer.
+  // ResourceExhausted when the line is full (the customer is told so; the caller still Finishes).
+  Status Escalate(Op& op, DeskRuntime& desk, Conversation& c, Turn* turn, EscalationReason reason,
+                  std::string_view team, std::string_view actor);
+  // Resolves `c`: solves its ticket, frees its seat (and routes the next in line), asks to rate.
+  Status Resolve(Op& op, DeskRuntime& desk, Conversation& c, Turn* turn, std::string_view actor,
+                 std::string_view reason);
+  // Sends an agent's conversations back to the line (they went offline).
+  Status RequeueAgentConversations(Op& op, DeskRuntime& desk, std::string_view username);
+  // An agent's work on one conversation of its desk: checks the agent, loads the conversation
+  // locked (NotFound for another desk's) and runs `fn` in the operation.
+  Status OnConversation(const AgentIdentity& agent, std::string_view id,
+                        const std::function<Status(Op&, DeskRuntime&, const Agent&, Op::Slot&)>& fn);
+
+  bool VerifyPasswordBounded(std::string_view hash, std::string_view password);
+  const std::string& DummyPasswordHash();
+};
+
+// Checks a message's text: valid UTF-8, not blank, at most `max_chars` code points.
+Status CheckText(std::string_view text, int max_chars, std::string_view what);
+
+}  // namespace kefu
+
+#endif  // KEFU_ENGINE_ENGINE_IMPL_H_
