@@ -201,7 +201,7 @@ class PgStore final : public PostgresStore {
   // The maintenance thread: the clock's offset and the trim, each on its own period.
   void Maintain() {
     auto next_clock = SteadyClock::now() + std::chrono::seconds(options_.clock_refresh_seconds);
-    auto next_trim = SteadyClock::now();  // trim once soon after start, then periodically
+    auto next_trim = SteadyClock::now() + std::chrono::seconds(options_.trim_interval_seconds);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       stop_cv_.wait_until(lock, std::min(next_clock, next_trim), [this] { return stopping_; });

@@ -39,7 +39,6 @@ struct PgBackend {
   std::unique_ptr<Store> OpenPeer() { return Require(OpenPostgresStore(uri)); }
 };
 
-#if KEFU_CONFORMANCE_EMBEDDED
 // LevelDB on the in-memory Env.
 struct MemoryBackend {
   static constexpr const char* kName = "memory";
@@ -66,9 +65,6 @@ struct LevelDbBackend {
   std::unique_ptr<Store> OpenPeer() { return nullptr; }
 };
 #define KEFU_STORE_BACKENDS MemoryBackend, LevelDbBackend, PgBackend
-#else
-#define KEFU_STORE_BACKENDS PgBackend
-#endif
 
 std::unique_ptr<Transaction> Begin(Store& store) {
   Result<std::unique_ptr<Transaction>> txn = store.Begin();
