@@ -10,8 +10,8 @@
 // with errors as values and no second copy of each row.
 //
 // Errors (StatusFromResult): a lost or refused connection, or the server shutting down, is
-// Unavailable; a deadlock (SQLSTATE 40P01), a serialization failure (40001) or a lock that NOWAIT
-// could not take (55P03) is Aborted (run the transaction again); anything else is Internal with the
+// Unavailable; a deadlock (SQLSTATE 40P01), a serialization failure (40001) or a lock not
+// available (55P03: lock_timeout, NOWAIT) is Aborted (run the transaction again); anything else is Internal with the
 // server's message.
 //
 // Not thread-safe: one thread uses a connection at a time (the pool hands it to one owner).

@@ -16,8 +16,14 @@ inline constexpr PgStatement kCommit = {"", "COMMIT"};
 inline constexpr PgStatement kGet = {"kefu_get", "SELECT v FROM kv WHERE k = $1::bytea"};
 inline constexpr PgStatement kGetForUpdate = {
     "kefu_get_for_update", "SELECT v FROM kv WHERE k = $1::bytea FOR UPDATE"};
-inline constexpr PgStatement kGetForUpdateNowait = {
-    "kefu_get_for_update_nowait", "SELECT v FROM kv WHERE k = $1::bytea FOR UPDATE NOWAIT"};
+// A lock that is only tried: SKIP LOCKED rather than NOWAIT, because a NOWAIT that fails is an
+// error, which ends the transaction, and callers may go on without a lock they only tried (the
+// router skips a conversation another node is serving). v comes back only when locked; `exists`
+// then tells "held elsewhere" (true) from "no such row" (false).
+inline constexpr PgStatement kGetForUpdateTry = {
+    "kefu_get_for_update_try",
+    "SELECT l.v, EXISTS (SELECT 1 FROM kv WHERE k = $1::bytea) FROM (SELECT 1) one "
+    "LEFT JOIN LATERAL (SELECT v FROM kv WHERE k = $1::bytea FOR UPDATE SKIP LOCKED) l ON true"};
 inline constexpr PgStatement kPut = {
     "kefu_put",
     "INSERT INTO kv (k, v) VALUES ($1::bytea, $2::bytea) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"};

@@ -62,18 +62,21 @@ void PgTransaction::NoteLocked(int rank) {
   max_rank_held_ = max_rank_held_ ? std::max(*max_rank_held_, rank) : rank;
 }
 
-Result<PgLocalLocks::Outcome> PgTransaction::LockLocally(std::string key, bool wait) {
+Result<PgLocalLocks::Outcome> PgTransaction::LockLocally(const std::string& key, bool wait) {
   if (over_) return error_.ok() ? Status::Internal("transaction already committed") : error_;
   PgLocalLocks::Outcome outcome = locks_->Lock(key, this, wait);
   if (outcome == PgLocalLocks::Outcome::kBusy) {
-    return Fail(Status::Aborted(wait ? "lock wait timed out behind another transaction of this node"
-                                     : "lock held by another transaction of this node"));
+    // A wait that timed out ends the transaction, as PostgreSQL's lock_timeout does; a failed try
+    // leaves it usable.
+    if (wait) return Fail(Status::Aborted("lock wait timed out behind another transaction of this node"));
+    return Status::Aborted("lock held by another transaction of this node");
   }
-  if (outcome == PgLocalLocks::Outcome::kTaken) local_keys_.push_back(std::move(key));
+  if (outcome == PgLocalLocks::Outcome::kTaken) local_keys_.push_back(key);
   return outcome;
 }
 
-void PgTransaction::UnlockLocally(const std::string& key) {
+void PgTransaction::UnlockLocally(const std::string& key, PgLocalLocks::Outcome outcome) {
+  if (outcome != PgLocalLocks::Outcome::kTaken) return;  // held before this call: keep it
   locks_->Unlock(key, this);
   local_keys_.erase(std::find(local_keys_.begin(), local_keys_.end(), key));
 }
@@ -86,16 +89,17 @@ Result<std::optional<std::string>> PgTransaction::Get(std::string_view key) {
 
 Result<std::optional<std::string>> PgTransaction::GetForUpdate(std::string_view key, int rank) {
   const bool wait = MayWait(rank);
-  std::string lock_key = RowLockKey(key);
+  const std::string lock_key = RowLockKey(key);
   Result<PgLocalLocks::Outcome> local = LockLocally(lock_key, wait);
   if (!local.ok()) return local.status();
-  Result<PgResultPtr> r =
-      Run(std::move(PgCommand(wait ? sql::kGetForUpdate : sql::kGetForUpdateNowait).Bytes(key)));
+  Result<PgResultPtr> r = Run(std::move(PgCommand(wait ? sql::kGetForUpdate : sql::kGetForUpdateTry).Bytes(key)));
   if (!r.ok()) return r.status();
-  std::optional<std::string> value = FirstValue(r->get());
+  std::optional<std::string> value;
+  if (PQntuples(r->get()) > 0 && !PgIsNull(r->get(), 0, 0)) value = std::string(PgBytes(r->get(), 0, 0));
   if (!value) {
-    // PostgreSQL locked nothing; neither does the node, so that both backends agree.
-    if (*local == PgLocalLocks::Outcome::kTaken) UnlockLocally(lock_key);
+    // PostgreSQL locked nothing; neither does the node, so that the two agree.
+    UnlockLocally(lock_key, *local);
+    if (!wait && PgBool(r->get(), 0, 1)) return Status::Aborted("row locked by another transaction");
     return value;
   }
   NoteLocked(rank);
@@ -104,13 +108,15 @@ Result<std::optional<std::string>> PgTransaction::GetForUpdate(std::string_view 
 
 Status PgTransaction::LockName(std::string_view name, int rank) {
   const bool wait = MayWait(rank);
-  Result<PgLocalLocks::Outcome> local = LockLocally(NameLockKey(name), wait);
+  const std::string lock_key = NameLockKey(name);
+  Result<PgLocalLocks::Outcome> local = LockLocally(lock_key, wait);
   if (!local.ok()) return local.status();
   const int64_t key = PgAdvisoryKey(PgLockKind::kName, name);
   Result<PgResultPtr> r = Run(std::move(PgCommand(wait ? sql::kLockName : sql::kTryLockName).Int64(key)));
   if (!r.ok()) return r.status();
   if (!wait && !PgBool(r->get(), 0, 0)) {
-    return Fail(Status::Aborted("named lock held by another transaction"));
+    UnlockLocally(lock_key, *local);
+    return Status::Aborted("named lock held by another transaction");
   }
   NoteLocked(rank);
   return Status::OK();

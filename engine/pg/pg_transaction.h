@@ -1,5 +1,5 @@
 // engine/store.h's Transaction on PostgreSQL: one connection of the pool for the transaction's
-// life, READ COMMITTED, row locks with FOR UPDATE [NOWAIT], named locks as transaction advisory
+// life, READ COMMITTED, row locks with FOR UPDATE [SKIP LOCKED], named locks as transaction advisory
 // locks, claims with FOR UPDATE SKIP LOCKED, live events as rows of live_events plus a NOTIFY
 // after the commit.
 //
@@ -12,11 +12,16 @@
 // transaction of a locked read, a point read, four puts and an event therefore costs 3 round
 // trips.
 //
-// Failures. After any error the transaction is over: later calls return the same error, Commit
-// too, and destruction rolls back. Aborted: a lock held elsewhere that the rank rule forbade
-// waiting for (NOWAIT or a try lock failed, or another transaction of this node holds it), a
-// deadlock found by the server, or lock_timeout. Unavailable: the connection broke (a COMMIT
-// whose answer was lost is "not known to be durable").
+// Locks. A lock the rank rule lets the transaction wait for is FOR UPDATE or
+// pg_advisory_xact_lock; one it may only try is FOR UPDATE SKIP LOCKED or
+// pg_try_advisory_xact_lock, which fail without an error, so that a failed try (Aborted) leaves
+// the transaction usable, as with the embedded store (the router goes on to the next candidate).
+// Every lock is also taken in the node (pg_local_locks.h) and held there until destruction.
+//
+// Failures. After any other error the transaction is over: later calls return the same error,
+// Commit too, and destruction rolls back. Aborted: a deadlock found by the server, a wait longer
+// than lock_timeout, a serialization failure. Unavailable: the connection broke (a COMMIT whose
+// answer was lost is "not known to be durable").
 //
 // Not thread-safe (one thread at a time), as engine/store.h says.
 #ifndef KEFU_ENGINE_PG_PG_TRANSACTION_H_
@@ -71,8 +76,9 @@ class PgTransaction final : public Transaction {
   bool MayWait(int rank) const { return rank >= 0 && (!max_rank_held_ || rank > *max_rank_held_); }
   void NoteLocked(int rank);
   // The node-local lock of `key` (see pg_local_locks.h); Aborted when busy.
-  Result<PgLocalLocks::Outcome> LockLocally(std::string key, bool wait);
-  void UnlockLocally(const std::string& key);
+  Result<PgLocalLocks::Outcome> LockLocally(const std::string& key, bool wait);
+  // Undoes LockLocally's `outcome` (nothing when the lock was held before).
+  void UnlockLocally(const std::string& key, PgLocalLocks::Outcome outcome);
 
   PgPool::Handle conn_;
   PgLocalLocks* const locks_;

@@ -248,6 +248,34 @@ TEST_CASE_TEMPLATE("kTryLock never waits, even in a transaction that holds no lo
   CHECK(free->LockName("try/free", kTryLock).ok());
 }
 
+TEST_CASE_TEMPLATE("a failed try leaves the transaction usable", B, KEFU_STORE_BACKENDS) {
+  B backend;
+  auto store = backend.Open();
+  Write(*store, {{"busy/k", "v"}, {"free/k", "w"}});
+  auto holder = Begin(*store);
+  REQUIRE(Value(holder->GetForUpdate("busy/k", 1)) == "v");
+  REQUIRE(holder->LockName("busy/name", 1).ok());
+  auto txn = Begin(*store);
+  REQUIRE(Value(txn->GetForUpdate("free/k", 2)) == "w");
+  txn->Put("mine/1", "x");
+  CHECK(IsAborted(txn->GetForUpdate("busy/k", kTryLock).status()));
+  CHECK(IsAborted(txn->GetForUpdate("busy/k", 1).status()));  // below a held rank: tried
+  CHECK(IsAborted(txn->LockName("busy/name", kTryLock)));
+  // The router's way: skip what another holds, go on with the rest.
+  CHECK(Value(txn->Get("mine/1")) == "x");
+  CHECK(txn->LockName("other/name", kTryLock).ok());
+  txn->Put("mine/2", "y");
+  REQUIRE(txn->Commit().ok());
+  txn.reset();
+  CHECK(Value(store->Get("mine/1")) == "x");
+  CHECK(Value(store->Get("mine/2")) == "y");
+  // The failed tries took nothing: once the holder is gone, others get the locks.
+  holder.reset();
+  auto later = Begin(*store);
+  CHECK(Value(later->GetForUpdate("busy/k", kTryLock)) == "v");
+  CHECK(later->LockName("busy/name", kTryLock).ok());
+}
+
 TEST_CASE_TEMPLATE("LockName locks names that have no row, with the same rank rule", B,
                    KEFU_STORE_BACKENDS) {
   B backend;
