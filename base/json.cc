@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "base/json_position.h"
 #include "base/utf8.h"
 
 namespace kefu {
@@ -80,6 +81,13 @@ std::string_view NumberText(const rapidjson::Value& v) {
   return std::string_view(v.GetString() + 1, v.GetStringLength() - 1);
 }
 
+// "line 3, column 7", or "column 7" for a text of one line (a JSON Lines row, an HTTP body).
+std::string WhereInText(std::string_view text, size_t offset) {
+  const TextPosition p = PositionAt(text, offset);
+  std::string where = text.find('\n') == std::string_view::npos ? "" : "line " + std::to_string(p.line) + ", ";
+  return where + "column " + std::to_string(p.column);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<JsonDocument>> ParseJson(std::string_view text, const JsonLimits& limits) {
@@ -104,7 +112,7 @@ Result<std::unique_ptr<JsonDocument>> ParseJson(std::string_view text, const Jso
   };
   doc->Populate(generator);
   if (result.IsError()) {
-    return Status::InvalidArgument("invalid JSON at byte " + std::to_string(result.Offset()) + ": " +
+    return Status::InvalidArgument("invalid JSON at " + WhereInText(text, result.Offset()) + ": " +
                                    rapidjson::GetParseError_En(result.Code()));
   }
   // kParseStopWhenDoneFlag stops after the root value; anything but whitespace after it is an error
@@ -112,8 +120,7 @@ Result<std::unique_ptr<JsonDocument>> ParseJson(std::string_view text, const Jso
   for (size_t i = end; i < text.size(); ++i) {
     const char c = text[i];
     if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-      return Status::InvalidArgument("invalid JSON at byte " + std::to_string(i) +
-                                     ": unexpected text after the document");
+      return Status::InvalidArgument("invalid JSON at " + WhereInText(text, i) + ": unexpected text after the document");
     }
   }
   return doc;
@@ -275,6 +282,10 @@ Status JsonObject::GetObject(std::string_view name, Presence presence, const rap
 }
 
 Status JsonObject::RejectUnknown(std::initializer_list<std::string_view> known) const {
+  return RejectUnknown(std::vector<std::string_view>(known));
+}
+
+Status JsonObject::RejectUnknown(const std::vector<std::string_view>& known) const {
   for (auto it = v_->MemberBegin(); it != v_->MemberEnd(); ++it) {
     std::string_view member(it->name.GetString(), it->name.GetStringLength());
     bool found = false;

@@ -28,8 +28,9 @@ struct JsonLimits {
 
 using JsonDocument = rapidjson::Document;
 
-// Parses `text`. Returns InvalidArgument naming the byte offset of a syntax error, or the
-// depth limit when it is exceeded.
+// Parses `text`. Returns InvalidArgument naming the line and column of a syntax error ("invalid
+// JSON at line 3, column 7: ...", only the column for a text of one line), or the depth limit
+// when it is exceeded.
 Result<std::unique_ptr<JsonDocument>> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
 // True when `v` holds a JSON number (numbers are kept as text internally).
@@ -70,6 +71,7 @@ class JsonObject {
 
   // Refuses any member whose name is not in `known`, naming it.
   Status RejectUnknown(std::initializer_list<std::string_view> known) const;
+  Status RejectUnknown(const std::vector<std::string_view>& known) const;
 
  private:
   explicit JsonObject(const rapidjson::Value* v) : v_(v) {}

@@ -61,6 +61,7 @@ const Message& Append(Conversation& c, Message m, int64_t now, Turn* turn) {
   e.agent = c.assignee;
   e.for_customer = !m.internal();
   e.data = EncodeMessage(m);
+  turn->encoded.push_back(e.data);
   turn->live.push_back(std::move(e));
   turn->messages.push_back(std::move(m));
   return turn->messages.back();

@@ -33,6 +33,7 @@ struct QueueStatus {
 // What one operation did to one conversation.
 struct Turn {
   std::vector<Message> messages;  // appended, in order, with their seq and time
+  std::vector<std::string> encoded;  // each message's stored form (EncodeMessage), made once
   std::vector<Event> events;      // for the stats (desk, conversation and time set)
   std::vector<LiveEvent> live;    // message events, in order
   bool state_changed = false;     // streams get the conversation's final view

@@ -5,11 +5,86 @@
 
 #include "base/file.h"
 #include "base/json.h"
+#include "base/json_position.h"
 
 namespace kefu {
 namespace {
 
 constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+// The keys each object of kefu.json accepts: the parser refuses any other, ConfigKeys() lists them
+// and docs/config.md documents them (tests/config_reference_test.cc keeps the three together).
+struct ObjectKeys {
+  std::string_view object;  // "" the top level; "desks[]" each desk; "desks[].settings" ...
+  std::vector<std::string_view> keys;
+};
+
+const std::vector<ObjectKeys>& KeyTable() {
+  static const std::vector<ObjectKeys> table = {
+      {"", {"desks"}},
+      {"desks[]", {"id", "name", "ticket_prefix", "knowledge_bases", "default_team", "welcome", "business_hours",
+                   "settings", "allowed_origins", "app_secret", "app_webhook", "wecom", "agents"}},
+      {"desks[].welcome", {"en", "zh"}},
+      {"desks[].business_hours", {"utc_offset_minutes", "days", "open", "close"}},
+      {"desks[].settings", {"max_queue", "idle_timeout_minutes", "heartbeat_timeout_seconds",
+                            "first_response_sla_seconds", "reopen_window_minutes", "clarify_limit", "default_capacity",
+                            "max_message_chars"}},
+      {"desks[].app_webhook", {"url", "secret"}},
+      {"desks[].wecom", {"corp_id", "secret", "token", "encoding_aes_key", "base_url"}},
+      {"desks[].agents[]", {"username", "password", "name", "teams", "capacity"}},
+  };
+  return table;
+}
+
+const std::vector<std::string_view>& KeysOf(std::string_view object) {
+  for (const ObjectKeys& o : KeyTable()) {
+    if (o.object == object) return o.keys;
+  }
+  static const std::vector<std::string_view> none;
+  return none;
+}
+
+bool IsUsername(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+// The path into the document that an error message of the parsers names: its leading
+// "field 'a': field 'b' item 2: ..." steps (after `prefix`, e.g. the desk's array item).
+std::vector<JsonPathStep> PathInMessage(std::vector<JsonPathStep> prefix, std::string_view message) {
+  constexpr std::string_view kField = "field '";
+  while (message.substr(0, kField.size()) == kField) {
+    const size_t close = message.find('\'', kField.size());
+    if (close == std::string_view::npos) break;
+    prefix.push_back(JsonPathStep::Member(message.substr(kField.size(), close - kField.size())));
+    message.remove_prefix(close + 1);
+    constexpr std::string_view kItem = " item ";
+    if (message.substr(0, kItem.size()) == kItem) {
+      message.remove_prefix(kItem.size());
+      size_t n = 0;
+      auto [end, ec] = std::from_chars(message.data(), message.data() + message.size(), n);
+      if (ec != std::errc() || n == 0) break;
+      prefix.push_back(JsonPathStep::Item(n - 1));
+      message.remove_prefix(static_cast<size_t>(end - message.data()));
+    }
+    if (message.substr(0, 2) != ": ") break;
+    message.remove_prefix(2);
+  }
+  return prefix;
+}
+
+// "FILE:LINE: <where>: <message>", the line found from the path the message names.
+Status AtLine(std::string_view json, std::string_view file, std::vector<JsonPathStep> prefix, std::string_view where,
+              const Status& s) {
+  const size_t line = JsonLineOf(json, PathInMessage(std::move(prefix), s.message()));
+  std::string context(file);
+  if (line > 0) context += ":" + std::to_string(line);
+  if (!where.empty()) context += ": " + std::string(where);
+  return s.WithContext(context);
+}
 
 bool IsDeskId(std::string_view id) {
   if (id.empty() || id.size() > 32) return false;
@@ -35,7 +110,7 @@ Status ParseHours(const JsonObject& desk, BusinessHours* hours) {
   KEFU_RETURN_IF_ERROR(desk.GetObject("business_hours", Presence::kOptional, &value));
   if (value == nullptr) return Status::OK();
   auto o = JsonObject::From(*value);
-  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"utc_offset_minutes", "days", "open", "close"}));
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[].business_hours")));
   int64_t offset = 0;
   KEFU_RETURN_IF_ERROR(o->GetInt("utc_offset_minutes", Presence::kOptional, -14 * 60, 14 * 60, &offset));
   std::vector<std::string> days;
@@ -69,9 +144,7 @@ Status ParseSettings(const JsonObject& desk, DeskSettings* s) {
   KEFU_RETURN_IF_ERROR(desk.GetObject("settings", Presence::kOptional, &value));
   if (value == nullptr) return Status::OK();
   auto o = JsonObject::From(*value);
-  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"max_queue", "idle_timeout_minutes", "heartbeat_timeout_seconds",
-                                         "first_response_sla_seconds", "reopen_window_minutes", "clarify_limit",
-                                         "default_capacity", "max_message_chars"}));
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[].settings")));
   int64_t v = 0;
   auto get = [&](std::string_view name, int64_t min, int64_t max, int64_t scale, auto* out) -> Status {
     if (!o->Has(name)) return Status::OK();
@@ -99,9 +172,11 @@ Status ParseAgents(const JsonObject& desk, std::vector<AgentSeed>* agents) {
     if (!o.ok()) return Status::InvalidArgument(where + ": must be an object");
     AgentSeed a;
     int64_t capacity = 0;
-    Status s = o->RejectUnknown({"username", "password", "name", "teams", "capacity"});
+    Status s = o->RejectUnknown(KeysOf("desks[].agents[]"));
     if (s.ok()) s = o->GetString("username", Presence::kRequired, &a.username, 64);
+    if (s.ok() && !IsUsername(a.username)) s = Status::InvalidArgument("field 'username': must match [a-z0-9._-]{1,64}");
     if (s.ok()) s = o->GetString("password", Presence::kRequired, &a.password, 200);
+    if (s.ok() && a.password.size() < 8) s = Status::InvalidArgument("field 'password': at least 8 characters");
     if (s.ok()) s = o->GetString("name", Presence::kOptional, &a.display_name, 100);
     if (s.ok()) s = o->GetStringArray("teams", Presence::kOptional, 50, 64, &a.teams);
     if (s.ok()) s = o->GetInt("capacity", Presence::kOptional, 1, 100, &capacity);
@@ -121,7 +196,7 @@ Status ParseAppWebhook(const JsonObject& desk, AppWebhookConfig* hook) {
   KEFU_RETURN_IF_ERROR(desk.GetObject("app_webhook", Presence::kOptional, &value));
   if (value == nullptr) return Status::OK();
   auto o = JsonObject::From(*value);
-  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"url", "secret"}));
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[].app_webhook")));
   KEFU_RETURN_IF_ERROR(o->GetString("url", Presence::kRequired, &hook->url, 2000));
   if (!IsHttpUrl(hook->url)) return Status::InvalidArgument("field 'url': must start with http:// or https://");
   return o->GetString("secret", Presence::kOptional, &hook->secret, 200);
@@ -132,7 +207,7 @@ Status ParseWeCom(const JsonObject& desk, WeComConfig* w) {
   KEFU_RETURN_IF_ERROR(desk.GetObject("wecom", Presence::kOptional, &value));
   if (value == nullptr) return Status::OK();
   auto o = JsonObject::From(*value);
-  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"corp_id", "secret", "token", "encoding_aes_key", "base_url"}));
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[].wecom")));
   KEFU_RETURN_IF_ERROR(o->GetString("corp_id", Presence::kRequired, &w->corp_id, 64));
   KEFU_RETURN_IF_ERROR(o->GetString("secret", Presence::kRequired, &w->secret, 200));
   KEFU_RETURN_IF_ERROR(o->GetString("token", Presence::kRequired, &w->token, 32));
@@ -153,9 +228,7 @@ Status ParseWeCom(const JsonObject& desk, WeComConfig* w) {
 Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskConfig* d) {
   auto o = JsonObject::From(value);
   if (!o.ok()) return Status::InvalidArgument("must be an object");
-  KEFU_RETURN_IF_ERROR(o->RejectUnknown({"id", "name", "ticket_prefix", "knowledge_bases", "default_team", "welcome",
-                                         "business_hours", "settings", "allowed_origins", "app_secret", "app_webhook",
-                                         "wecom", "agents"}));
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[]")));
   KEFU_RETURN_IF_ERROR(o->GetString("id", Presence::kRequired, &d->id, 32));
   if (!IsDeskId(d->id)) return Status::InvalidArgument("field 'id': must match [a-z0-9-]{1,32}");
   d->name = d->id;
@@ -173,7 +246,7 @@ Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskC
   KEFU_RETURN_IF_ERROR(o->GetObject("welcome", Presence::kOptional, &welcome));
   if (welcome != nullptr) {
     auto w = JsonObject::From(*welcome);
-    KEFU_RETURN_IF_ERROR(w->RejectUnknown({"en", "zh"}).WithContext("field 'welcome'"));
+    KEFU_RETURN_IF_ERROR(w->RejectUnknown(KeysOf("desks[].welcome")).WithContext("field 'welcome'"));
     KEFU_RETURN_IF_ERROR(w->GetString("en", Presence::kOptional, &d->welcome_en, 1000).WithContext("field 'welcome'"));
     KEFU_RETURN_IF_ERROR(w->GetString("zh", Presence::kOptional, &d->welcome_zh, 1000).WithContext("field 'welcome'"));
   }
@@ -207,26 +280,39 @@ Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file, std
   if (!doc.ok()) return doc.status().WithContext(file);
   auto root = JsonObject::From(**doc);
   if (!root.ok()) return Status::InvalidArgument(std::string(file) + ": the top level must be an object");
-  Status s = root->RejectUnknown({"desks"});
-  if (!s.ok()) return s.WithContext(file);
+  Status s = root->RejectUnknown(KeysOf(""));
   const rapidjson::Value* desks = nullptr;
-  s = root->GetArray("desks", Presence::kRequired, &desks);
-  if (!s.ok()) return s.WithContext(file);
+  if (s.ok()) s = root->GetArray("desks", Presence::kRequired, &desks);
+  if (!s.ok()) return AtLine(json, file, {}, "", s);
   KefuConfig config;
   for (rapidjson::SizeType i = 0; i < desks->Size(); ++i) {
+    const std::vector<JsonPathStep> at_desk = {JsonPathStep::Member("desks"), JsonPathStep::Item(i)};
+    const std::string where = "desk #" + std::to_string(i + 1);
     DeskConfig d;
     s = ParseDesk((*desks)[i], base_dir, &d);
-    if (!s.ok()) return s.WithContext(std::string(file) + ": desk #" + std::to_string(i + 1));
+    if (!s.ok()) return AtLine(json, file, at_desk, where, s);
     for (const DeskConfig& other : config.desks) {
       if (other.id == d.id) {
-        return Status::InvalidArgument(std::string(file) + ": desk #" + std::to_string(i + 1) +
-                                       ": field 'id': duplicate desk '" + d.id + "'");
+        return AtLine(json, file, at_desk, where, Status::InvalidArgument("field 'id': duplicate desk '" + d.id + "'"));
       }
     }
     config.desks.push_back(std::move(d));
   }
-  if (config.desks.empty()) return Status::InvalidArgument(std::string(file) + ": field 'desks': needs at least one desk");
+  if (config.desks.empty()) {
+    return AtLine(json, file, {}, "", Status::InvalidArgument("field 'desks': needs at least one desk"));
+  }
   return config;
+}
+
+const std::vector<std::string>& ConfigKeys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const ObjectKeys& o : KeyTable()) {
+      for (std::string_view k : o.keys) out.push_back(o.object.empty() ? std::string(k) : std::string(o.object) + "." + std::string(k));
+    }
+    return out;
+  }();
+  return keys;
 }
 
 Result<KefuConfig> LoadConfig(const std::string& path) {

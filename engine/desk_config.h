@@ -85,11 +85,17 @@ struct KefuConfig {
 };
 
 // Parses a config; relative KB paths resolve against `base_dir`. InvalidArgument naming
-// `file_name` and the field on any problem.
+// `file_name`, the line, the desk and the field on the first problem:
+// "kefu.json:14: desk #2: field 'settings': field 'max_queue': must be ...".
 Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file_name, std::string_view base_dir);
 
 // Reads and parses `path`.
 Result<KefuConfig> LoadConfig(const std::string& path);
+
+// Every key the parser accepts, as a path with "[]" for the items of an array, in document order:
+// "desks", "desks[].id", ..., "desks[].settings.max_queue", .... Any other key is refused.
+// docs/config.md documents exactly these (tests/config_reference_test.cc).
+const std::vector<std::string>& ConfigKeys();
 
 }  // namespace kefu
 

@@ -88,28 +88,77 @@ DeskRuntime* Engine::Impl::Desk(std::string_view id) const {
   return it == desks.end() ? nullptr : it->second.get();
 }
 
+// The KB of `language` for desk `desk`: the admin's upload when there is one, else `file_kb`.
+static Result<std::shared_ptr<KbBundle>> BuildKb(Store* store, const MatcherOptions& options, const std::string& desk,
+                                                 KnowledgeBase file_kb, const std::string& path) {
+  auto bundle = std::make_shared<KbBundle>();
+  bundle->language = file_kb.language;
+  auto stored = store->Get(KbKey(desk, file_kb.language.empty() ? "default" : file_kb.language));
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    auto uploaded = ParseKnowledgeBaseJson(**stored, "uploaded KB of desk " + desk);
+    if (uploaded.ok()) {
+      file_kb = std::move(*uploaded);
+      bundle->source = std::move(**stored);
+    }
+  }
+  auto matcher = Matcher::Build(file_kb, options);
+  if (!matcher.ok()) return matcher.status().WithContext(path);
+  bundle->kb = std::move(file_kb);
+  bundle->matcher = std::move(*matcher);
+  return bundle;
+}
+
+static Result<int64_t> ReadKbGeneration(Engine::Impl& m, const std::string& desk) {
+  int64_t generation = 0;
+  KEFU_RETURN_IF_ERROR(m.Run([&](Op& op) {
+    auto g = op.rec.KbGeneration(desk);
+    if (!g.ok()) return g.status();
+    generation = *g;
+    return Status::OK();
+  }));
+  return generation;
+}
+
 Status Engine::Impl::LoadKbs(DeskRuntime& d) {
+  auto generation = ReadKbGeneration(*this, d.config.id);  // first: an upload meanwhile reloads later
+  if (!generation.ok()) return generation.status();
   std::vector<std::shared_ptr<const KbBundle>> bundles;
   for (const std::string& path : d.config.knowledge_bases) {
     auto kb = LoadKnowledgeBase(path);
     if (!kb.ok()) return kb.status();
-    auto bundle = std::make_shared<KbBundle>();
-    bundle->language = kb->language;
-    // An admin's upload for this language replaces the file.
-    auto stored = store->Get(KbKey(d.config.id, kb->language.empty() ? "default" : kb->language));
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value()) {
-      auto uploaded = ParseKnowledgeBaseJson(**stored, "uploaded KB of desk " + d.config.id);
-      if (uploaded.ok()) *kb = std::move(*uploaded);
-    }
-    auto matcher = Matcher::Build(*kb, options.matcher);
-    if (!matcher.ok()) return matcher.status().WithContext(path);
-    bundle->kb = std::move(*kb);
-    bundle->matcher = std::move(*matcher);
-    bundles.push_back(std::move(bundle));
+    auto bundle = BuildKb(store.get(), options.matcher, d.config.id, std::move(*kb), path);
+    if (!bundle.ok()) return bundle.status();
+    bundles.push_back(std::move(*bundle));
   }
   std::lock_guard<std::mutex> lock(d.mu);
   d.kbs = std::move(bundles);
+  d.kb_generation = *generation;
+  return Status::OK();
+}
+
+Status Engine::Impl::FollowKbUploads(DeskRuntime& d) {
+  auto generation = ReadKbGeneration(*this, d.config.id);
+  if (!generation.ok()) return generation.status();
+  std::vector<std::shared_ptr<const KbBundle>> current;
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    if (*generation <= d.kb_generation) return Status::OK();
+    current = d.kbs;
+  }
+  for (const auto& old : current) {
+    auto stored = store->Get(KbKey(d.config.id, old->language.empty() ? "default" : old->language));
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value() || **stored == old->source) continue;
+    auto bundle = BuildKb(store.get(), options.matcher, d.config.id, old->kb, "uploaded KB");
+    if (!bundle.ok()) return bundle.status();
+    std::lock_guard<std::mutex> lock(d.mu);
+    for (auto& b : d.kbs) {
+      if (b->language == old->language) b = *bundle;
+    }
+  }
+  std::lock_guard<std::mutex> lock(d.mu);
+  d.kb_generation = std::max(d.kb_generation, *generation);
   return Status::OK();
 }
 
@@ -143,10 +192,12 @@ Op::Op(Engine::Impl& impl, Transaction& tx) : impl(impl), rec(&tx, impl.cache.ge
 Result<Op::Slot*> Op::Load(std::string_view id, RecordTxn::Lock lock) {
   auto it = slots_.find(id);
   if (it != slots_.end()) return &it->second;
-  auto c = rec.LoadConversation(id, lock);
+  std::string bytes;
+  auto c = rec.LoadConversation(id, lock, &bytes);
   if (!c.ok()) return c.status();
   Slot& s = slots_[std::string(id)];
   s.before = *c;
+  s.before_bytes = std::move(bytes);
   s.c = std::move(*c);
   return &s;
 }
@@ -218,6 +269,18 @@ Result<Op::TicketSlot*> Op::OpenTicket(const DeskRuntime& desk, Conversation& c,
   return &s;
 }
 
+Status Op::CheckOpenTickets(std::string_view desk, std::string_view customer) {
+  auto tickets = rec.TicketsOfCustomer(desk, customer);
+  if (!tickets.ok()) return tickets.status();
+  int open = 0;
+  for (const Ticket& t : *tickets) open += t.status == TicketStatus::kOpen || t.status == TicketStatus::kPending;
+  if (open >= impl.options.max_open_tickets_per_customer) {
+    return Status::ResourceExhausted("the customer has " + std::to_string(open) + " open tickets already (at most " +
+                                     std::to_string(impl.options.max_open_tickets_per_customer) + ")");
+  }
+  return Status::OK();
+}
+
 const Agent* Op::AgentsView::Find(std::string_view username) const {
   for (const Agent& a : agents) {
     if (a.username == username) return &a;
@@ -256,12 +319,17 @@ Status Op::WriteSlot(Slot& s) {
   if (c.state == ConversationState::kBot && c.idle_due == 0) {
     if (const DeskRuntime* d = impl.Desk(c.desk)) c.idle_due = c.last_activity_at + d->config.settings.idle_timeout_micros + 1;
   }
-  const bool changed = !s.before || EncodeConversation(*s.before) != EncodeConversation(c);
-  if (changed) KEFU_RETURN_IF_ERROR(rec.SaveConversation(s.before ? &*s.before : nullptr, c));
+  std::string bytes = EncodeConversation(c);
+  if (!s.before || bytes != s.before_bytes) {
+    KEFU_RETURN_IF_ERROR(rec.SaveConversation(s.before ? &*s.before : nullptr, c, bytes));
+  }
   Turn& t = s.turn;
-  for (; t.messages_written < t.messages.size(); ++t.messages_written) rec.PutMessage(c.id, t.messages[t.messages_written]);
+  for (; t.messages_written < t.messages.size(); ++t.messages_written) {
+    rec.PutMessage(c.id, t.messages[t.messages_written], t.encoded[t.messages_written]);
+  }
   for (; t.events_written < t.events.size(); ++t.events_written) rec.PutEvent(t.events[t.events_written]);
   s.before = c;
+  s.before_bytes = std::move(bytes);
   return Status::OK();
 }
 
@@ -278,14 +346,14 @@ Status Op::Flush() {
 
 Status Op::PublishQueueNews() {
   for (const auto& [desk, moved] : queue_news_) {
-    size_t length = 0;
-    std::vector<QueueEntry> waiting;
-    KEFU_RETURN_IF_ERROR(rec.ScanQueue(desk, [&](const QueueRow& row) {
-      ++length;
-      if (moved) waiting.push_back(row.entry);
-      return true;
-    }));
+    auto length = rec.WaitingCount(desk);
+    if (!length.ok()) return length.status();
     if (moved) {
+      std::vector<QueueEntry> waiting;
+      KEFU_RETURN_IF_ERROR(rec.ScanQueue(desk, [&](const QueueRow& row) {
+        waiting.push_back(row.entry);
+        return true;
+      }));
       auto view = Agents(desk);
       if (!view.ok()) return view.status();
       std::map<std::string, int> position;  // per team
@@ -308,7 +376,7 @@ Status Op::PublishQueueNews() {
     e.desk = std::string(desk);
     e.type = LiveEventType::kQueue;
     JsonWriter w;
-    w.BeginObject().Field("length", static_cast<int64_t>(length)).EndObject();
+    w.BeginObject().Field("length", *length).EndObject();
     e.data = w.Take();
     rec.tx().Publish(std::move(e));
   }
@@ -542,20 +610,29 @@ Status Engine::Impl::Route(Op& op, DeskRuntime& d) {
 
 Status Engine::Impl::Escalate(Op& op, DeskRuntime& d, Conversation& c, Turn* turn, EscalationReason reason,
                               std::string_view team, std::string_view actor) {
-  int waiting = 0;
-  KEFU_RETURN_IF_ERROR(op.rec.ScanQueue(d.config.id, [&](const QueueRow&) { return ++waiting < d.config.settings.max_queue; }));
-  if (waiting >= d.config.settings.max_queue) {
+  auto waiting = op.rec.WaitingCount(d.config.id);
+  if (!waiting.ok()) return waiting.status();
+  if (*waiting >= d.config.settings.max_queue) {
     Append(c, SystemText(c, QueueFullNotice(c)), op.now, turn);
     return Status::ResourceExhausted("the queue is full");
   }
-  KEFU_RETURN_IF_ERROR(StartEscalation(c, reason, team, d.config, actor, op.now, turn));
   Op::TicketSlot* ticket = nullptr;
   if (!c.ticket.empty()) {
     auto t = op.LoadTicketById(d, c.ticket);
     if (t.ok()) ticket = *t;
     if (!t.ok() && t.status().code() != Status::Code::kNotFound) return t.status();
   }
-  if (ticket == nullptr || ticket->t.status == TicketStatus::kSolved || ticket->t.status == TicketStatus::kClosed) {
+  const bool new_ticket =
+      ticket == nullptr || ticket->t.status == TicketStatus::kSolved || ticket->t.status == TicketStatus::kClosed;
+  if (Status open = new_ticket ? op.CheckOpenTickets(c.desk, c.customer) : Status::OK(); !open.ok()) {
+    Append(c,
+           SystemText(c, Say(c.language, "You have many requests open with us already; we will answer them here.",
+                             "您已有多个未处理的请求，我们会在这里逐一回复您。")),
+           op.now, turn);
+    return open;
+  }
+  KEFU_RETURN_IF_ERROR(StartEscalation(c, reason, team, d.config, actor, op.now, turn));
+  if (new_ticket) {
     auto opened = op.OpenTicket(d, c, turn, reason, "");
     if (!opened.ok()) return opened.status();
     c.ticket = (*opened)->t.id;
@@ -699,10 +776,15 @@ Status Engine::ReplaceKnowledgeBase(std::string_view desk, std::string_view lang
   bundle->kb = std::move(*kb);
   bundle->matcher = std::move(*matcher);
   const std::string json = KnowledgeBaseToJson(bundle->kb);
+  int64_t generation = 0;
   KEFU_RETURN_IF_ERROR(m.Run([&](Op& op) {
-    op.rec.PutKb(desk, lang.empty() ? "default" : lang, json);
+    KEFU_RETURN_IF_ERROR(op.rec.PutKb(desk, lang.empty() ? "default" : lang, json));
+    auto g = op.rec.KbGeneration(desk);
+    if (!g.ok()) return g.status();
+    generation = *g;
     return Status::OK();
   }));
+  bundle->source = json;
   std::lock_guard<std::mutex> lock(d->mu);
   for (auto& b : d->kbs) {
     if (b->language == lang) {
@@ -710,6 +792,7 @@ Status Engine::ReplaceKnowledgeBase(std::string_view desk, std::string_view lang
       break;
     }
   }
+  d->kb_generation = std::max(d->kb_generation, generation);
   return Status::OK();
 }
 
@@ -732,8 +815,9 @@ std::vector<Engine::DeskGauges> Engine::Gauges() const {
     DeskGauges g;
     g.desk = id;
     Status s = impl_->Run([&](Op& op) {
-      g.queued = 0;
-      KEFU_RETURN_IF_ERROR(op.rec.ScanQueue(id, [&](const QueueRow&) { return ++g.queued > 0; }));
+      auto waiting = op.rec.WaitingCount(id);
+      if (!waiting.ok()) return waiting.status();
+      g.queued = static_cast<int>(*waiting);
       auto view = op.Agents(id);
       if (!view.ok()) return view.status();
       g.agents_online = g.serving = 0;

@@ -48,6 +48,12 @@ struct EngineOptions {
   int64_t failed_login_window_micros = 5 * kMicrosPerMinute;
   // New conversations one customer may start per minute (per process). Default 10.
   int max_conversations_per_customer_minute = 10;
+  // Messages one conversation may hold; beyond it the customer's messages are refused
+  // (ResourceExhausted: start a new conversation). Default 10,000.
+  uint64_t max_messages_per_conversation = 10000;
+  // Tickets one customer may have open or pending at once; an escalation that would open another
+  // is refused (the customer is told), an agent's follow-up too. Default 20.
+  int max_open_tickets_per_customer = 20;
   // The working set's budget: decoded records kept in memory. Default 64 MiB; more saves decoding
   // on busy desks, less bounds memory on small machines (`kefu serve --cache-mb`).
   size_t cache_bytes = size_t{64} << 20;

@@ -176,6 +176,11 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
       return Status::OK();
     }
   }
+  if (c.last_seq + 2 > m.options.max_messages_per_conversation) {
+    return Status::ResourceExhausted("this conversation has reached " +
+                                     std::to_string(m.options.max_messages_per_conversation) +
+                                     " messages; start a new conversation");
+  }
   Message said;
   said.kind = MessageKind::kCustomer;
   said.text = request.text;

@@ -34,6 +34,7 @@ struct KbBundle {
   std::string language;
   KnowledgeBase kb;
   std::unique_ptr<Matcher> matcher;
+  std::string source;  // the uploaded JSON it was built from ("" for the config's file)
 };
 
 // A desk at run time: its configuration and matchers, and a few estimates kept in memory only.
@@ -43,6 +44,7 @@ struct DeskRuntime {
   std::vector<std::shared_ptr<const KbBundle>> kbs;       // GUARDED_BY(mu)
   std::deque<int64_t> recent_handle;                       // GUARDED_BY(mu) recent handle times
   std::unordered_map<std::string, uint64_t> read_seq;      // GUARDED_BY(mu) conversation -> seq its agent read
+  int64_t kb_generation = 0;                               // GUARDED_BY(mu) uploads seen (n/<desk>/kb)
 
   std::shared_ptr<const KbBundle> KbFor(std::string_view text) const;
   std::shared_ptr<const KbBundle> FirstKb() const;
@@ -62,6 +64,7 @@ class Op {
   // A conversation loaded (or created) in this operation: as loaded, and as changed.
   struct Slot {
     std::optional<Conversation> before;
+    std::string before_bytes;  // `before` as stored ("" for a new conversation)
     Conversation c;
     Turn turn;
   };
@@ -79,7 +82,10 @@ class Op {
   Result<TicketSlot*> LoadTicketById(const DeskRuntime& desk, std::string_view ticket_id);
   // The ticket as committed, without a lock (to find its conversation before locking both).
   Result<Ticket> LoadTicketByIdUnlocked(const DeskRuntime& desk, std::string_view ticket_id);
-  // A new ticket for `c` (number from the desk's counter); c.ticket becomes its id.
+  // ResourceExhausted when `customer` has as many open or pending tickets as the engine allows.
+  Status CheckOpenTickets(std::string_view desk, std::string_view customer);
+  // A new ticket for `c` (number from the desk's counter; the caller sets c.ticket when it is the
+  // conversation's own ticket).
   Result<TicketSlot*> OpenTicket(const DeskRuntime& desk, Conversation& c, Turn* turn, EscalationReason reason,
                                  std::string_view subject);
 
@@ -158,6 +164,8 @@ struct Engine::Impl {
 
   // Loads the KBs of `d` (an admin's upload replaces a config file's KB of the same language).
   Status LoadKbs(DeskRuntime& d);
+  // Reloads the KBs of `d` that another process uploaded since (the desk's KB generation moved).
+  Status FollowKbUploads(DeskRuntime& d);
   // Assigns waiting conversations of `desk` to online agents with free seats, in line order.
   Status Route(Op& op, DeskRuntime& desk);
   // Escalates `c` (new/bot -> queued), opens or reopens its ticket, routes, tells the customer.

@@ -145,6 +145,7 @@ Status Engine::RunTimers() {
       return op.Finish();
     }));
     for (bool more = true; more;) KEFU_RETURN_IF_ERROR(FoldEvents(m, id, &more));
+    KEFU_RETURN_IF_ERROR(m.FollowKbUploads(*desk));  // uploads made through other processes
   }
   return Status::OK();
 }

@@ -270,6 +270,7 @@ Result<Ticket> Engine::OpenFollowUp(const AgentIdentity& agent, std::string_view
   Ticket result;
   Status s = impl_->OnConversation(agent, id, [&](Op& op, DeskRuntime& d, const Agent&, Op::Slot& slot) {
     // A follow-up is a ticket of its own: the conversation keeps its own ticket.
+    KEFU_RETURN_IF_ERROR(op.CheckOpenTickets(slot.c.desk, slot.c.customer));
     auto t = op.OpenTicket(d, slot.c, &slot.turn, EscalationReason::kFollowUp, subject);
     if (!t.ok()) return t.status();
     (*t)->t.assignee = agent.username;

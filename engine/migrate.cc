@@ -140,12 +140,14 @@ Status WriteLayout2(Store* store, Clock* clock, const std::function<void(const s
     }));
     // Conversations move to c/<id> with all their index rows; identified customers keep their latest.
     size_t done = 0;
+    int64_t waiting = 0;
     std::map<std::string, std::pair<int64_t, std::string>> latest;  // non-web customer -> (created, id)
     Status error;
     KEFU_RETURN_IF_ERROR(store->ScanPrefix("c/" + desk + "/", [&](std::string_view, std::string_view value) {
       auto c = DecodeConversation(value);
       if (!c.ok()) return true;
       if (c->state == ConversationState::kBot) c->idle_due = now;
+      if (c->state == ConversationState::kQueued) ++waiting;
       const bool waiting = c->state == ConversationState::kQueued || c->state == ConversationState::kAgent;
       if (waiting && !c->sla_breached && c->first_response_at == 0 && c->escalated_at != 0) c->sla_due = now;
       auto a = assigned_at.find(c->id);
@@ -183,6 +185,7 @@ Status WriteLayout2(Store* store, Clock* clock, const std::function<void(const s
     auto r = out.Next();
     if (!r.ok()) return r.status();
     (*r)->tx().Put("n/" + desk + "/ticket", std::to_string(last_ticket));
+    (*r)->tx().Put("n/" + desk + "/waiting", std::to_string(waiting));  // saves above counted too: set it
   }
   // Client message ids get their index rows.
   KEFU_RETURN_IF_ERROR(store->ScanPrefix("m/", [&](std::string_view key, std::string_view value) {

@@ -186,12 +186,14 @@ Result<std::optional<std::string>> RecordTxn::Read(std::string_view key, Lock lo
 
 template <typename T>
 Result<std::optional<std::shared_ptr<const T>>> RecordTxn::Load(std::string_view key, Lock lock, int rank,
-                                                               Result<T> (*decode)(std::string_view)) {
+                                                               Result<T> (*decode)(std::string_view),
+                                                               std::string* stored) {
   auto bytes = Read(key, lock, rank);
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) return std::optional<std::shared_ptr<const T>>();
   auto record = cache_->Get<T>(key, **bytes, decode);
   if (!record.ok()) return record.status().WithContext(std::string(key));
+  if (stored != nullptr) *stored = std::move(**bytes);
   return std::optional<std::shared_ptr<const T>>(std::move(*record));
 }
 
@@ -202,18 +204,21 @@ void RecordTxn::Committed() {
 
 // ---- Conversations and messages -------------------------------------------------------------------
 
-Result<Conversation> RecordTxn::LoadConversation(std::string_view id, Lock lock) {
-  auto c = Load<Conversation>(ConversationKey(id), lock, kRankConversation, &DecodeConversation);
+Result<Conversation> RecordTxn::LoadConversation(std::string_view id, Lock lock, std::string* bytes) {
+  auto c = Load<Conversation>(ConversationKey(id), lock, kRankConversation, &DecodeConversation, bytes);
   if (!c.ok()) return c.status();
   if (!c->has_value()) return Status::NotFound("no such conversation");
   return ***c;
 }
 
-Status RecordTxn::SaveConversation(const Conversation* before, const Conversation& after) {
+Status RecordTxn::SaveConversation(const Conversation* before, const Conversation& after, std::string bytes) {
   const std::string key = ConversationKey(after.id);
-  std::string bytes = EncodeConversation(after);
+  if (bytes.empty()) bytes = EncodeConversation(after);
   tx_->Put(key, bytes);
   Remember(key, std::move(bytes), std::make_shared<const Conversation>(after));
+  const bool was_waiting = before != nullptr && before->state == ConversationState::kQueued;
+  const bool waiting = after.state == ConversationState::kQueued;
+  if (was_waiting != waiting) KEFU_RETURN_IF_ERROR(AddToCounter(after.desk, "waiting", waiting ? 1 : -1));
   const std::set<std::string> old_rows = before ? IndexRowsOf(*before) : std::set<std::string>();
   UpdateIndexRows(*tx_, old_rows, IndexRowsOf(after), [&](const std::string& k) -> std::string {
     if (k.rfind("tk/", 0) == 0) return after.id;
@@ -231,8 +236,12 @@ Status RecordTxn::SaveConversation(const Conversation* before, const Conversatio
   return Status::OK();
 }
 
-void RecordTxn::PutMessage(std::string_view conversation, const Message& m) {
-  tx_->Put(MessageKey(conversation, m.seq), EncodeMessage(m));
+void RecordTxn::PutMessage(std::string_view conversation, const Message& m, std::string_view encoded) {
+  if (encoded.empty()) {
+    tx_->Put(MessageKey(conversation, m.seq), EncodeMessage(m));
+  } else {
+    tx_->Put(MessageKey(conversation, m.seq), encoded);
+  }
   if (m.kind == MessageKind::kCustomer && !m.client_msg_id.empty()) {
     tx_->Put(ClientMessageKey(conversation, m.client_msg_id), std::to_string(m.seq));
   }
@@ -451,14 +460,34 @@ void RecordTxn::DeleteSession(std::string_view token_hash) {
 
 // ---- Tickets -----------------------------------------------------------------------------------------
 
-Result<int64_t> RecordTxn::NextTicketNumber(std::string_view desk) {
-  const std::string key = CounterKey(desk, "ticket");
-  auto v = tx_->GetForUpdate(key, kRankCounter);
+Result<int64_t> RecordTxn::ReadCounter(std::string_view desk, std::string_view name, bool lock) {
+  const std::string key = CounterKey(desk, name);
+  auto v = lock ? tx_->GetForUpdate(key, kRankCounter) : tx_->Get(key);
   if (!v.ok()) return v.status();
-  uint64_t last = 1000;  // the first ticket is <PREFIX>-1001
-  if (v->has_value() && !ParseUint(**v, &last)) return Status::Corruption("ticket counter of desk " + std::string(desk));
-  tx_->Put(key, std::to_string(last + 1));
-  return static_cast<int64_t>(last + 1);
+  int64_t n = 0;
+  if (!v->has_value()) return n;
+  auto [end, ec] = std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), n);
+  if (ec != std::errc() || end != (*v)->data() + (*v)->size()) {
+    return Status::Corruption("counter " + std::string(name) + " of desk " + std::string(desk));
+  }
+  return n;
+}
+
+Status RecordTxn::AddToCounter(std::string_view desk, std::string_view name, int64_t delta) {
+  auto n = ReadCounter(desk, name, /*lock=*/true);
+  if (!n.ok()) return n.status();
+  tx_->Put(CounterKey(desk, name), std::to_string(std::max<int64_t>(0, *n + delta)));
+  return Status::OK();
+}
+
+Result<int64_t> RecordTxn::WaitingCount(std::string_view desk) { return ReadCounter(desk, "waiting", false); }
+
+Result<int64_t> RecordTxn::NextTicketNumber(std::string_view desk) {
+  auto last = ReadCounter(desk, "ticket", /*lock=*/true);
+  if (!last.ok()) return last.status();
+  const int64_t next = std::max<int64_t>(*last, 1000) + 1;  // the first ticket is <PREFIX>-1001
+  tx_->Put(CounterKey(desk, "ticket"), std::to_string(next));
+  return next;
 }
 
 Result<std::optional<Ticket>> RecordTxn::LoadTicket(std::string_view desk, int64_t number, Lock lock) {
@@ -667,8 +696,9 @@ Result<std::optional<std::string>> RecordTxn::LoadKb(std::string_view desk, std:
   return tx_->Get(KbKey(desk, language));
 }
 
-void RecordTxn::PutKb(std::string_view desk, std::string_view language, std::string_view json) {
+Status RecordTxn::PutKb(std::string_view desk, std::string_view language, std::string_view json) {
   tx_->Put(KbKey(desk, language), json);
+  return AddToCounter(desk, "kb", 1);
 }
 
 }  // namespace kefu

@@ -18,7 +18,8 @@
 //   t/<desk>/<number:12>                  ticket
 //   ts/<desk>/<status>/<number:12>        tickets by status
 //   tc/<desk>/<customer>/<number:12>      tickets by customer
-//   n/<desk>/<counter>                    counters ("ticket": the last ticket number)
+//   n/<desk>/<counter>                    counters ("ticket": the last ticket number; "waiting":
+//                                         conversations in the line; "kb": uploads of its KBs)
 //   ep/<desk>/<at:16>/<id:16>             event not yet folded into the stats
 //   e/<desk>/<at:16>/<id:16>              event folded into the stats
 //   sr/<desk>                             stats rollup of every folded event
@@ -104,11 +105,14 @@ class RecordTxn {
   enum class Lock { kNone, kUpdate, kTry };
 
   // --- Conversations: NotFound when absent. With Lock::kTry, Aborted when held elsewhere. ---
-  Result<Conversation> LoadConversation(std::string_view id, Lock lock);
-  // Writes `after`; `before` is the record as loaded (nullptr for a new conversation).
-  Status SaveConversation(const Conversation* before, const Conversation& after);
-  // Appends a message record (and its client_msg_id index row for a customer message).
-  void PutMessage(std::string_view conversation, const Message& m);
+  // `bytes` (optional) receives the record as stored.
+  Result<Conversation> LoadConversation(std::string_view id, Lock lock, std::string* bytes = nullptr);
+  // Writes `after`; `before` is the record as loaded (nullptr for a new conversation). `encoded`
+  // is EncodeConversation(after) when the caller has it ("" to encode here).
+  Status SaveConversation(const Conversation* before, const Conversation& after, std::string encoded = "");
+  // Appends a message record (and its client_msg_id index row for a customer message); `encoded`
+  // is EncodeMessage(m) when the caller has it ("" to encode here).
+  void PutMessage(std::string_view conversation, const Message& m, std::string_view encoded = "");
   Result<std::optional<Message>> LoadMessage(std::string_view conversation, uint64_t seq);
   // The seq of the customer message with `client_msg_id`, std::nullopt when none.
   Result<std::optional<uint64_t>> FindClientMessage(std::string_view conversation, std::string_view client_msg_id);
@@ -122,6 +126,8 @@ class RecordTxn {
 
   // --- The waiting line, in routing order. ---
   Status ScanQueue(std::string_view desk, const std::function<bool(const QueueRow&)>& fn);
+  // How many wait in the desk's line (a counter kept with the line's rows).
+  Result<int64_t> WaitingCount(std::string_view desk);
   // Claims up to `max` waiting rows nobody else holds, in order (skip locked).
   Result<std::vector<QueueRow>> ClaimQueue(std::string_view desk, size_t max);
 
@@ -178,7 +184,9 @@ class RecordTxn {
 
   // --- Knowledge bases uploaded by admins ---
   Result<std::optional<std::string>> LoadKb(std::string_view desk, std::string_view language);
-  void PutKb(std::string_view desk, std::string_view language, std::string_view json);
+  // Writes the KB and counts a new generation of the desk's KBs (every process reloads on it).
+  Status PutKb(std::string_view desk, std::string_view language, std::string_view json);
+  Result<int64_t> KbGeneration(std::string_view desk) { return ReadCounter(desk, "kb", false); }
 
   // After a successful Commit: the records written go into the working set.
   void Committed();
@@ -187,7 +195,7 @@ class RecordTxn {
   // `key`'s value, read and locked as `lock` says, decoded through the working set.
   template <typename T>
   Result<std::optional<std::shared_ptr<const T>>> Load(std::string_view key, Lock lock, int rank,
-                                                      Result<T> (*decode)(std::string_view));
+                                                      Result<T> (*decode)(std::string_view), std::string* bytes = nullptr);
   Result<std::optional<std::string>> Read(std::string_view key, Lock lock, int rank);
   template <typename T>
   void Remember(std::string key, std::string bytes, std::shared_ptr<const T> record) {
@@ -195,6 +203,8 @@ class RecordTxn {
                               cache->Put<T>(k, b, record);
                             }};
   }
+  Result<int64_t> ReadCounter(std::string_view desk, std::string_view name, bool lock);
+  Status AddToCounter(std::string_view desk, std::string_view name, int64_t delta);
   Status CollectTickets(const std::string& prefix, std::string_view desk, std::vector<Ticket>* out);
 
   Transaction* tx_;

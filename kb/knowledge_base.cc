@@ -1,6 +1,8 @@
 #include "kb/knowledge_base.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -190,16 +192,6 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-std::string IntentToId(std::string_view intent) {
-  std::string id;
-  for (char c : Trim(intent)) {
-    if (c >= 'A' && c <= 'Z') id.push_back(static_cast<char>(c - 'A' + 'a'));
-    else if (c == ' ') id.push_back('-');
-    else id.push_back(c);
-  }
-  return id;
-}
-
 }  // namespace
 
 const KbEntry* KnowledgeBase::Find(std::string_view id) const {
@@ -217,6 +209,37 @@ bool IsValidEntryId(std::string_view id) {
     if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
   }
   return true;
+}
+
+std::string EntryIdForLabel(std::string_view label) {
+  const std::string trimmed = Trim(label);
+  std::string id;
+  bool lossy = false;
+  for (char c : trimmed) {
+    if (c >= 'A' && c <= 'Z') id.push_back(static_cast<char>(c - 'A' + 'a'));
+    else if (c == ' ') id.push_back('-');
+    else if (c == '/') id.push_back('.');
+    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-') id.push_back(c);
+    else {
+      lossy = true;  // punctuation, or a byte of a non-ASCII character
+      if (!id.empty() && id.back() != '-') id.push_back('-');
+    }
+  }
+  const size_t first = id.find_first_not_of("._-");
+  lossy = lossy || first != 0 || id.size() > 64;
+  if (!lossy) return id;
+  id = first == std::string::npos ? "" : id.substr(first);
+  id.erase(std::unique(id.begin(), id.end(), [](char a, char b) { return a == '-' && b == '-'; }), id.end());
+  while (!id.empty() && id.back() == '-') id.pop_back();
+  // A hash of the whole label keeps labels apart that lost different characters ("退款", "换货").
+  uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (unsigned char c : trimmed) h = (h ^ c) * 1099511628211ull;
+  char hex[9];
+  std::snprintf(hex, sizeof(hex), "%08x", static_cast<unsigned>(h >> 32));
+  if (id.empty()) return std::string("intent-") + hex;
+  if (id.size() > 55) id.resize(55);
+  while (id.back() == '-' || id.back() == '.' || id.back() == '_') id.pop_back();
+  return id + "-" + hex;
 }
 
 void CheckKnowledgeBase(const KnowledgeBase& kb, std::string_view file, const KbLimits& limits,
@@ -289,14 +312,16 @@ Result<KnowledgeBase> ParseKnowledgeBaseJson(std::string_view json, std::string_
   return kb;
 }
 
-Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_view file, const KbLimits& limits) {
+namespace {
+
+Result<KnowledgeBase> ParseCsv(std::string_view csv, std::string_view file, const KbLimits& limits, bool need_answers) {
   std::vector<std::vector<std::string>> rows;
   std::vector<size_t> lines;
   KEFU_RETURN_IF_ERROR(SplitCsv(csv, file, &rows, &lines));
   if (rows.empty()) return Status::InvalidArgument(std::string(file) + ": empty CSV (expected a header row)");
   int col_question = -1, col_answer = -1, col_intent = -1, col_team = -1;
   for (size_t c = 0; c < rows[0].size(); ++c) {
-    const std::string name = IntentToId(rows[0][c]);
+    const std::string name = EntryIdForLabel(rows[0][c]);
     int* slot = name == "question" ? &col_question
                 : name == "answer" ? &col_answer
                 : name == "intent" ? &col_intent
@@ -336,13 +361,9 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
       }
     }
     if (!row_ok) continue;
-    const std::string id = IntentToId(intent);
+    const std::string id = EntryIdForLabel(intent);
     if (intent.empty()) {
       p.Add("field 'intent': must not be empty");
-      continue;
-    }
-    if (!IsValidEntryId(id)) {
-      p.Add("field 'intent': '" + intent + "' must be letters, digits, spaces, '.', '_' or '-' (up to 64)");
       continue;
     }
     if (question.empty()) p.Add("field 'question': must not be empty");
@@ -377,7 +398,7 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
       }
     }
   }
-  for (size_t i = 0; i < kb.entries.size(); ++i) {
+  for (size_t i = 0; i < kb.entries.size() && need_answers; ++i) {
     if (kb.entries[i].answer.empty()) {
       problems.push_back(std::string(file) + ":" + std::to_string(first_line[i]) + ": intent '" + kb.entries[i].title +
                          "': field 'answer': no row gives an answer");
@@ -386,6 +407,16 @@ Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_vi
   CheckKnowledgeBase(kb, file, limits, &problems);
   if (!problems.empty()) return Status::InvalidArgument(JoinProblems(file, problems));
   return kb;
+}
+
+}  // namespace
+
+Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_view file, const KbLimits& limits) {
+  return ParseCsv(csv, file, limits, true);
+}
+
+Result<KnowledgeBase> ParseKnowledgeBaseCsvDraft(std::string_view csv, std::string_view file, const KbLimits& limits) {
+  return ParseCsv(csv, file, limits, false);
 }
 
 Result<KnowledgeBase> LoadKnowledgeBase(const std::string& path, const KbLimits& limits) {

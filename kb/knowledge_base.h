@@ -77,6 +77,11 @@ Result<KnowledgeBase> ParseKnowledgeBaseJson(std::string_view json, std::string_
 Result<KnowledgeBase> ParseKnowledgeBaseCsv(std::string_view csv, std::string_view file_name,
                                             const KbLimits& limits = {});
 
+// As ParseKnowledgeBaseCsv, except that an intent whose rows give no answer is kept with an empty
+// answer (so not yet a valid KB): for `kefu kb import`, which marks such entries for review.
+Result<KnowledgeBase> ParseKnowledgeBaseCsvDraft(std::string_view csv, std::string_view file_name,
+                                                 const KbLimits& limits = {});
+
 // Reads `path` and parses it as CSV when it ends in ".csv", else as JSON.
 Result<KnowledgeBase> LoadKnowledgeBase(const std::string& path, const KbLimits& limits = {});
 
@@ -90,6 +95,14 @@ std::string KnowledgeBaseToJson(const KnowledgeBase& kb);
 
 // True when `id` is a valid entry id.
 bool IsValidEntryId(std::string_view id);
+
+// The entry id for an intent label as people export it ("Refund_not_showing_up", "EMI",
+// "Reset Password", "faq/ask_name", "退款"), always a valid id and always the same for the same
+// label: surrounding spaces trimmed, ASCII letters lower-cased, spaces as '-', '/' as '.'
+// ("reset-password", "faq.ask_name"). A label with any other character, or longer than 64, keeps
+// what it can and gets '-' and 8 hex digits of a hash of the label ("intent-1f0c9a2e" for "退款"),
+// so different labels stay apart. CSV intents and labelled files map labels with it.
+std::string EntryIdForLabel(std::string_view label);
 
 }  // namespace kefu
 

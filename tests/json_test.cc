@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/json.h"
+#include "base/json_position.h"
 
 namespace kefu {
 namespace {
@@ -160,7 +161,7 @@ TEST_CASE("doubles are finite and in range") {
   // a clean syntax error, not a crash.
   auto too_big = ParseJson(R"({"x": 1e400})");
   REQUIRE_FALSE(too_big.ok());
-  CHECK(Contains(too_big.status().message(), "invalid JSON at byte"));
+  CHECK(Contains(too_big.status().message(), "invalid JSON at column"));
 }
 
 TEST_CASE("numbers are not strings and strings are not numbers") {
@@ -195,11 +196,14 @@ TEST_CASE("invalid UTF-8 inside a string value is reported with its byte offset"
   CHECK(Contains(MustObject(*doc2).GetString("q", Presence::kRequired, &s).message(), "invalid UTF-8"));
 }
 
-TEST_CASE("syntax errors name the byte offset") {
+TEST_CASE("syntax errors name line and column, counted in characters") {
   auto r = ParseJson(R"({"a": tru})");
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Status::Code::kInvalidArgument);
-  CHECK(Contains(r.status().message(), "invalid JSON at byte"));
+  CHECK(Contains(r.status().message(), "invalid JSON at column 10: "));
+  auto lines = ParseJson("{\n  \"a\": 1,\n  \"问题\": x\n}");
+  REQUIRE_FALSE(lines.ok());
+  CHECK(Contains(lines.status().message(), "invalid JSON at line 3, column 9: "));
   CHECK_FALSE(ParseJson("").ok());
   CHECK_FALSE(ParseJson("   ").ok());
 }
@@ -208,7 +212,7 @@ TEST_CASE("trailing garbage after the document is rejected, trailing whitespace 
   CHECK(ParseJson("{\"a\": 1} \n\t\r").ok());
   auto r = ParseJson(R"({"a": 1} x)");
   REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message() == "invalid JSON at byte 9: unexpected text after the document");
+  CHECK(r.status().message() == "invalid JSON at column 10: unexpected text after the document");
   CHECK_FALSE(ParseJson("{} {}").ok());
   CHECK_FALSE(ParseJson("[1]]").ok());
 }
@@ -219,7 +223,7 @@ TEST_CASE("an embedded NUL byte is rejected, inside a string or after the docume
   const std::string after("{\"a\": 1}\0{}", 11);
   auto r = ParseJson(after);
   REQUIRE_FALSE(r.ok());
-  CHECK(Contains(r.status().message(), "byte 8"));
+  CHECK(Contains(r.status().message(), "column 9"));
   const std::string between("{\"a\":\0 1}", 9);
   CHECK_FALSE(ParseJson(between).ok());
 }
@@ -315,6 +319,30 @@ TEST_CASE("CheckJsonString checks a lone value and names it") {
   CHECK(s == "ok");
   CHECK_FALSE(CheckJsonString((*doc)[2], "questions[2]", 10, false, &s).ok());
   CHECK(CheckJsonString((*doc)[2], "questions[2]", 10, true, &s).ok());
+}
+
+TEST_CASE("the line of a path in a JSON text: members by name, items by index, the deepest found") {
+  const std::string text =
+      "{\n"
+      "  \"desks\": [\n"
+      "    {\"id\": \"hr\"},\n"
+      "    {\n"
+      "      \"id\": \"shop\",\n"
+      "      \"settings\": {\"max_queue\": 0}\n"
+      "    }\n"
+      "  ]\n"
+      "}\n";
+  using S = JsonPathStep;
+  CHECK(JsonLineOf(text, {S::Member("desks")}) == 2);
+  CHECK(JsonLineOf(text, {S::Member("desks"), S::Item(0)}) == 3);
+  CHECK(JsonLineOf(text, {S::Member("desks"), S::Item(1), S::Member("id")}) == 5);
+  CHECK(JsonLineOf(text, {S::Member("desks"), S::Item(1), S::Member("settings"), S::Member("max_queue")}) == 6);
+  // A member that is missing: the line of the deepest step that exists.
+  CHECK(JsonLineOf(text, {S::Member("desks"), S::Item(1), S::Member("agents")}) == 4);
+  CHECK(JsonLineOf(text, {S::Member("nothing")}) == 0);
+  CHECK(JsonLineOf("{\"a\": [1, 2,", {S::Member("a"), S::Item(1)}) == 1);
+  CHECK(PositionAt("ab\n中文x", 9).line == 2);
+  CHECK(PositionAt("ab\n中文x", 9).column == 3);
 }
 
 }  // namespace

@@ -154,11 +154,11 @@ TEST_CASE("an entry that is not an object is reported") {
   CHECK(top.status().message() == "kb.json: the top level must be an object");
 }
 
-TEST_CASE("invalid JSON is reported with the byte offset") {
+TEST_CASE("invalid JSON is reported with its column") {
   auto kb = ParseKnowledgeBaseJson(R"({"entries": [}")", "kb.json");
   REQUIRE_FALSE(kb.ok());
   CHECK(kb.status().code() == Status::Code::kInvalidArgument);
-  CHECK(Contains(kb.status().message(), "kb.json: invalid JSON at byte 13"));
+  CHECK(Contains(kb.status().message(), "kb.json: invalid JSON at column 14"));
 }
 
 TEST_CASE("an empty entries list and a missing entries field are reported") {
@@ -399,20 +399,27 @@ TEST_CASE("CSV: a row with more fields than the header is reported") {
   CHECK(lines[0] == "kb.csv:3: has 5 fields, the header has 3");
 }
 
-TEST_CASE("CSV: bad intents, empty questions and bad UTF-8 name file, line and field") {
+TEST_CASE("CSV: empty intents, empty questions and bad UTF-8 name file, line and field") {
   auto kb = Csv("question,answer,intent\n"
                 "q1,A,x\n"
                 ",A,x\n"                 // line 3: empty question
                 "q3,A,\n"                // line 4: empty intent
-                "q4,A,年假\n"            // line 5: not a valid id
-                "q\xff,A,x\n");          // line 6: bad UTF-8
+                "q\xff,A,x\n");          // line 5: bad UTF-8
   REQUIRE_FALSE(kb.ok());
   const auto lines = ProblemLines(kb.status());
-  REQUIRE(lines.size() == 4);
+  REQUIRE(lines.size() == 3);
   CHECK(lines[0] == "kb.csv:3: field 'question': must not be empty");
   CHECK(lines[1] == "kb.csv:4: field 'intent': must not be empty");
-  CHECK(Contains(lines[2], "kb.csv:5: field 'intent': '年假'"));
-  CHECK(lines[3] == "kb.csv:6: field 'question': invalid UTF-8 at byte 1");
+  CHECK(lines[2] == "kb.csv:5: field 'question': invalid UTF-8 at byte 1");
+}
+
+TEST_CASE("CSV: an intent in any script becomes an entry; its id is derived, its title is the intent") {
+  auto kb = Csv("question,answer,intent\n年假怎么请,在系统里申请,年假\nbook leave,Use the portal,Annual Leave\n");
+  REQUIRE(kb.ok());
+  REQUIRE(kb->entries.size() == 2);
+  CHECK(kb->entries[0].id == EntryIdForLabel("年假"));
+  CHECK(kb->entries[0].title == "年假");
+  CHECK(kb->entries[1].id == "annual-leave");
 }
 
 }  // namespace

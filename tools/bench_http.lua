@@ -1,6 +1,7 @@
 -- wrk script of `tools/bench http`: every request posts a FAQ question (the bot answers each one,
--- durably) to one of many conversations created beforehand. The file of conversations comes after
--- wrk's `--`: one "conversation_id customer_token" per line.
+-- durably) to one of many conversations created beforehand, with a client_msg_id of its own as the
+-- widget and WeCom always send. The file of conversations comes after wrk's `--`: one
+-- "conversation_id customer_token" per line.
 local conversations = {}
 local questions = {
   "How do I place an order?",
@@ -13,6 +14,7 @@ local questions = {
   "can I change my delivery address",
 }
 local n = 0
+local prefix = ""
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -21,6 +23,7 @@ function init(args)
   end
   math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 1000)
   n = math.random(#conversations)  -- each thread starts at another conversation
+  prefix = string.format("wrk-%d-%d-", os.time(), math.random(1000000000))  -- unique per thread and run
 end
 
 function request()
@@ -29,5 +32,5 @@ function request()
   local q = questions[(n % #questions) + 1]
   return wrk.format("POST", "/v1/conversations/" .. c.id .. "/messages",
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. c.token},
-    '{"text":"' .. q .. '"}')
+    '{"text":"' .. q .. '","client_msg_id":"' .. prefix .. n .. '"}')
 end

@@ -1,5 +1,6 @@
 // Durable customer messages per second through the engine (bot path: matcher, state, store with
-// synced group commit), from 1 and from N threads. Usage:
+// synced group commit), from 1 and from N threads. Only the questions the bot answers are sent
+// (an escalated conversation would leave the bot path). Usage:
 //   engine_bench --kb kb/samples/hr-en.json --questions kb/samples/hr-en.questions.jsonl
 //                [--data DIR] [--threads 1,4,16,64] [--seconds 5] [--json]
 #include <CLI/CLI.hpp>
@@ -68,6 +69,18 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", engine.status().ToString().c_str());
       return 1;
     }
+    // The bot path: only the questions the bot answers from the KB.
+    std::vector<std::string> answered;
+    for (const kefu::LabelledQuestion& q : *questions) {
+      auto knowledge = (*engine)->KnowledgeFor("bench", q.text);
+      if (knowledge.ok() && knowledge->matcher->Match(q.text).decision == kefu::MatchDecision::kAnswer) {
+        answered.push_back(q.text);
+      }
+    }
+    if (answered.empty()) {
+      std::fprintf(stderr, "engine_bench: the bot answers none of the questions\n");
+      return 1;
+    }
     // Each thread serves its own customers, as HTTP worker threads would.
     std::vector<std::vector<std::string>> conversations(threads);
     for (int t = 0; t < threads; ++t) {
@@ -84,7 +97,7 @@ int main(int argc, char** argv) {
         while (!stop.load(std::memory_order_relaxed)) {
           kefu::CustomerMessageRequest r;
           r.conversation_id = conversations[t][i % conversations[t].size()];
-          r.text = (*questions)[i % questions->size()].text;
+          r.text = answered[i % answered.size()];
           ++i;
           if ((*engine)->PostCustomerMessage(r).ok()) sent.fetch_add(1, std::memory_order_relaxed);
         }

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "base/json.h"
+#include "kb/import.h"
 #include "kb/labelled.h"
 #include "kb/matcher.h"
 #include "tools/progress.h"
@@ -166,32 +167,43 @@ int RunKbLint(const std::string& path) {
     std::printf("%s: note: %zu entries have fewer than 3 example questions; more paraphrases make matching surer\n",
                 path.c_str(), thin);
   }
+  const size_t review = std::count_if(kb->entries.begin(), kb->entries.end(), [](const KbEntry& e) {
+    return std::find(e.tags.begin(), e.tags.end(), kNeedsReviewTag) != e.tags.end();
+  });
+  if (review > 0) {
+    std::printf("%s: note: %zu entries are tagged %s (imported without a usable answer): review them\n", path.c_str(),
+                review, std::string(kNeedsReviewTag).c_str());
+  }
   return 0;
 }
 
 int RunKbEval(const EvalArgs& args) {
   std::vector<LabelledQuestion> train;
   Result<KnowledgeBase> kb = Status::InvalidArgument("give --kb or --train");
+  IntentLabels labels;  // the labels of test and val rows name entries through it
   if (!args.kb_path.empty()) {
     kb = LoadKnowledgeBase(args.kb_path);
     if (!kb.ok()) return Fail(kb.status());
     for (const KbEntry& e : kb->entries) {
-      for (const std::string& q : e.questions) train.push_back({q, e.id});
+      for (const std::string& q : e.questions) train.push_back({q, e.id, 0});
     }
+    labels = IntentLabels::Of(*kb);
   } else {
     auto loaded = LoadLabelledQuestions(args.train_path);
     if (!loaded.ok()) return Fail(loaded.status());
     train = std::move(*loaded);
-    kb = KnowledgeBaseFromLabelled(train, args.oos_label);
+    kb = KnowledgeBaseFromLabelled(train, args.oos_label, &labels);
     if (!kb.ok()) return Fail(kb.status().WithContext(args.train_path));
   }
   auto test = LoadLabelledQuestions(args.test_path);
   if (!test.ok()) return Fail(test.status());
+  if (Status s = ResolveLabels(labels, args.oos_label, args.test_path, &*test); !s.ok()) return Fail(s);
   std::vector<LabelledQuestion> val;
   if (!args.val_path.empty()) {
     auto loaded = LoadLabelledQuestions(args.val_path);
     if (!loaded.ok()) return Fail(loaded.status());
     val = std::move(*loaded);
+    if (Status s = ResolveLabels(labels, args.oos_label, args.val_path, &val); !s.ok()) return Fail(s);
   }
   MatcherOptions options;
   options.calibrate_on_holdout = val.empty();

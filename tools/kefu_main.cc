@@ -3,7 +3,9 @@
 
 #include <cstdio>
 
+#include "tools/config_commands.h"
 #include "tools/db_commands.h"
+#include "tools/import_commands.h"
 #include "tools/kb_commands.h"
 #include "tools/knowledge_commands.h"
 #include "tools/serve_command.h"
@@ -14,27 +16,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "kefu 0.1.0");
 
   kefu::ServeArgs serve;
-  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the HTTP API (docs/api.md); no flags: the demo desks");
-  serve_cmd->footer(
-      "With no --config, serves the demo desks of kefu.demo.json (HR in Chinese and English, a shop)\n"
-      "with their demo agents. The admin token is KEFU_ADMIN_TOKEN, or DATA/admin_token (made at first start).\n\n"
-      "Example:\n  kefu serve\n  kefu serve --config kefu.json --listen 0.0.0.0:8080 --data /var/lib/kefu");
-  serve_cmd->add_option("--config", serve.config_path, "Server configuration (desks, KBs, agents)");
-  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
-  serve_cmd->add_option("--data", serve.data_dir, "Data directory (store, admin token)")->capture_default_str();
-  serve_cmd->add_option("--kb-max-accuracy-drop", serve.kb_max_accuracy_drop,
-                        "A KB publish that lowers accuracy on labelled questions or the KB's examples by more is refused (default 0.02)")
-      ->check(CLI::Range(0.0, 1.0));
-  serve_cmd->add_flag("--no-ip-limits", serve.no_ip_limits,
-                      "No per-address budgets (requests, logins, new conversations): load tests from one address");
-  serve_cmd->add_option("--threads", serve.threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")
-      ->check(CLI::Range(2, 4096));
-  serve_cmd->add_flag("--quiet", serve.quiet, "No per-request log lines on stderr");
-  serve_cmd->add_option("--cache-mb", serve.cache_mb,
-                        "Memory for recently used conversations, agents and tickets, decoded (MiB); the store "
-                        "holds everything, this only saves decoding")
-      ->check(CLI::Range(1, 65536))
-      ->capture_default_str();
+  CLI::App* serve_cmd = kefu::AddServeCommand(&app, &serve);
+
+  std::string config_path;
+  CLI::App* config_cmd = app.add_subcommand("config", "Work with server configurations: check");
+  config_cmd->require_subcommand(1);
+  CLI::App* check_cmd = config_cmd->add_subcommand("check", "Validate a config (kefu.json) and its knowledge bases as kefu serve would");
+  check_cmd->footer("Every problem names the file, line, desk and field; exit code 0 when valid, 1 otherwise.\n"
+                    "Every key: docs/config.md.\n\nExample:\n  kefu config check kefu.json");
+  check_cmd->add_option("file", config_path, "Server configuration file")->required();
 
   kefu::AskArgs ask;
   CLI::App* ask_cmd = app.add_subcommand("ask", "Ask the bot of a knowledge base, from the terminal");
@@ -49,7 +39,7 @@ int main(int argc, char** argv) {
   ask_cmd->add_option("--channel", ask.channel, "Channel whose answer variant to show: web, app, wecom")
       ->check(CLI::IsMember({"web", "app", "wecom"}));
 
-  CLI::App* kb_cmd = app.add_subcommand("kb", "Work with knowledge bases: lint, eval, bench");
+  CLI::App* kb_cmd = app.add_subcommand("kb", "Work with knowledge bases: lint, import, eval, bench, gaps, diff");
   kb_cmd->require_subcommand(1);
 
   std::string lint_path;
@@ -84,6 +74,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   eval_cmd->add_flag("--json", eval.json, "Print one JSON object");
+
+  kefu::ImportArgs import;
+  CLI::App* import_cmd = kb_cmd->add_subcommand("import", "Make knowledge bases from a Rasa project, a Dialogflow ES export or CSV");
+  import_cmd->footer(
+      "Reads Rasa projects (data/nlu.yml and domain.yml: examples, and the utter_<intent> responses as answers),\n"
+      "Dialogflow ES agent exports (a folder or its zip: intents and their usersays files, text responses, one KB\n"
+      "per language) and kefu CSV, each recognised by its content. Prints what was imported, what was not (file and\n"
+      "line) and the entries marked for review (no answer: they hand off to a person), then lints the result.\n"
+      "Several languages: one file each, OUTPUT with the language before the extension (faq.en.json).\n\n"
+      "Example:\n  kefu kb import my-rasa-bot --output hr.json\n  kefu kb import agent-export.zip --output shop.json");
+  import_cmd->add_option("path", import.paths, "Files, folders or zip archives")->required();
+  import_cmd->add_option("--output", import.output, "The knowledge base file to write (JSON)")->required();
 
   std::string bench_train, bench_test;
   bool bench_json = false;
@@ -130,8 +132,10 @@ int main(int argc, char** argv) {
   }
   try {
     if (*serve_cmd) return kefu::RunServe(serve);
+    if (*check_cmd) return kefu::RunConfigCheck(config_path);
     if (*ask_cmd) return kefu::RunAsk(ask);
     if (*lint_cmd) return kefu::RunKbLint(lint_path);
+    if (*import_cmd) return kefu::RunKbImport(import);
     if (*eval_cmd) return kefu::RunKbEval(eval);
     if (*bench_cmd) return kefu::RunKbBench(bench_train, bench_test, bench_json);
     if (*gaps_cmd) return kefu::RunKbGaps(gaps);

@@ -50,8 +50,6 @@ int RunKbGaps(const GapsArgs& args) {
     std::fprintf(stderr, "kefu: --since: expected a duration such as 30m, 12h or 7d, got '%s'\n", args.since.c_str());
     return 2;
   }
-  auto config = LoadServeConfig(args.config_path);
-  if (!config.ok()) return Fail(config.status());
   // A report reads; it never makes a data directory where there was none.
   std::error_code ec;
   if (!std::filesystem::is_directory(std::filesystem::path(args.data_dir) / "store", ec)) {
@@ -63,6 +61,8 @@ int RunKbGaps(const GapsArgs& args) {
     return Fail(store.status().WithContext("cannot read the data directory (while kefu serve runs, use GET "
                                            "/v1/admin/desks/" + args.desk + "/gaps)"));
   }
+  auto config = LoadServeConfig(args.config_path, args.data_dir);
+  if (!config.ok()) return Fail(config.status());
   SystemClock clock;
   EngineOptions options;
   auto engine = Engine::Open(*config, std::move(*store), &clock, options);

@@ -1,5 +1,6 @@
 #include "tools/serve_command.h"
 
+#include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <signal.h>
 
@@ -20,10 +21,7 @@
 #include "adapters/wecom/wecom_channel.h"
 #include "engine/engine.h"
 #include "engine/store.h"
-
-#ifndef KEFU_SOURCE_ROOT
-#define KEFU_SOURCE_ROOT "."
-#endif
+#include "tools/demo_desks.h"
 
 namespace kefu {
 namespace {
@@ -123,6 +121,10 @@ void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::st
   std::printf("  admin token       %s\n",
               admin_from_env ? "from KEFU_ADMIN_TOKEN" : (args.data_dir + "/admin_token").c_str());
   std::printf("  data              %s\n", args.data_dir.c_str());
+  if (args.config_path.empty()) {
+    std::printf("  config            the built-in demo desks (a copy in %s/demo; --config FILE for your own)\n",
+                args.data_dir.c_str());
+  }
   for (const DeskConfig& d : config.desks) {
     std::printf("  desk %-12s %s\n", d.id.c_str(), d.name.c_str());
     if (!args.config_path.empty()) continue;  // passwords of a real config stay unprinted
@@ -141,11 +143,38 @@ int Fail(const Status& s) {
 
 }  // namespace
 
-Result<KefuConfig> LoadServeConfig(const std::string& path) {
-  const std::string file = path.empty() ? std::string(KEFU_SOURCE_ROOT) + "/kefu.demo.json" : path;
-  auto config = LoadConfig(file);
-  if (!config.ok()) return config.status();
-  return config;
+CLI::App* AddServeCommand(CLI::App* app, ServeArgs* args) {
+  CLI::App* serve_cmd = app->add_subcommand("serve", "Serve the HTTP API (docs/api.md); no flags: the demo desks");
+  serve_cmd->footer(
+      "With no --config, serves the demo desks built into kefu (HR in Chinese and English, a shop) with their\n"
+      "demo agents, from a copy written to DATA/demo. Every flag and config key: docs/config.md.\n"
+      "The admin token is KEFU_ADMIN_TOKEN, or DATA/admin_token (made at first start).\n\n"
+      "Example:\n  kefu serve\n  kefu serve --config kefu.json --listen 0.0.0.0:8080 --data /var/lib/kefu");
+  serve_cmd->add_option("--config", args->config_path, "Server configuration (desks, KBs, agents)");
+  serve_cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  serve_cmd->add_option("--data", args->data_dir, "Data directory (store, admin token)")->capture_default_str();
+  serve_cmd->add_option("--kb-max-accuracy-drop", args->kb_max_accuracy_drop,
+                        "A KB publish that lowers accuracy on labelled questions or the KB's examples by more is refused")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  serve_cmd->add_flag("--no-ip-limits", args->no_ip_limits,
+                      "No per-address budgets (requests, logins, new conversations): load tests from one address");
+  serve_cmd->add_option("--threads", args->threads, "Most worker threads, one per open connection (default 1024; 64 kept ready)")
+      ->check(CLI::Range(2, 4096));
+  serve_cmd->add_flag("--quiet", args->quiet, "No per-request log lines on stderr");
+  serve_cmd->add_option("--cache-mb", args->cache_mb,
+                        "Memory for recently used conversations, agents and tickets, decoded (MiB); the store "
+                        "holds everything, this only saves decoding")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  return serve_cmd;
+}
+
+Result<KefuConfig> LoadServeConfig(const std::string& path, const std::string& data_dir) {
+  if (!path.empty()) return LoadConfig(path);
+  auto demo = WriteDemoDesks(data_dir + "/demo");
+  if (!demo.ok()) return demo.status();
+  return LoadConfig(*demo);
 }
 
 Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir) {
@@ -160,7 +189,7 @@ int RunServe(const ServeArgs& args) {
 
   auto listen = ParseListen(args.listen);
   if (!listen.ok()) return Fail(listen.status());
-  auto config = LoadServeConfig(args.config_path);
+  auto config = LoadServeConfig(args.config_path, args.data_dir);
   if (!config.ok()) return Fail(config.status());
   auto store = OpenDataDir(args.data_dir);
   if (!store.ok()) return Fail(store.status());

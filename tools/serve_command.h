@@ -9,10 +9,14 @@
 #include "engine/desk_config.h"
 #include "engine/store.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace kefu {
 
 struct ServeArgs {
-  std::string config_path;                // "": the demo desks (kefu.demo.json in the source tree)
+  std::string config_path;                // "": the demo desks built into the binary
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one (printed)
   std::string data_dir = "./data";        // the store (data/store) and the admin token
   bool no_ip_limits = false;              // no per-IP budgets (load tests from one address)
@@ -22,8 +26,13 @@ struct ServeArgs {
   int cache_mb = 64;                      // the engine's working set of decoded records, MiB
 };
 
-// The config at `path`, or the demo desks' (kefu.demo.json in the source tree) when "".
-Result<KefuConfig> LoadServeConfig(const std::string& path);
+// Adds the `serve` subcommand and its flags to `app`; parsing fills `args`. Every flag has a row
+// in docs/config.md (tests/config_reference_test.cc checks both ways): adding one means adding it.
+CLI::App* AddServeCommand(CLI::App* app, ServeArgs* args);
+
+// The config at `path`, or when "" the demo desks built into the binary, written to
+// <data_dir>/demo/ first (the engine reads KBs from files). Errors name the file and field.
+Result<KefuConfig> LoadServeConfig(const std::string& path, const std::string& data_dir);
 
 // Opens the store of a data directory (creating it). Unavailable when another kefu holds it.
 Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir);
