@@ -97,12 +97,19 @@ Status UnpipelinedTransaction(PgConnection& conn, const Shape& shape, int conv, 
   return Status::OK();
 }
 
-int64_t WalBytes(const std::string& uri) {
+// WAL bytes written so far, and WAL flushes (pg_stat_wal.wal_sync: fewer than commits when
+// concurrent commits share one).
+struct WalPosition {
+  int64_t bytes = 0;
+  int64_t syncs = 0;
+};
+WalPosition Wal(const std::string& uri) {
   Result<std::unique_ptr<PgConnection>> c = PgConnection::Connect(uri, 5);
-  if (!c.ok()) return 0;
-  const PgStatement lsn = {"", "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8"};
+  if (!c.ok()) return {};
+  const PgStatement lsn = {"", "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8, "
+                               "(SELECT wal_sync FROM pg_stat_wal)::int8"};
   Result<PgResultPtr> r = (*c)->Exec(PgCommand(lsn));
-  return r.ok() ? PgInt64(r->get(), 0, 0) : 0;
+  return r.ok() ? WalPosition{PgInt64(r->get(), 0, 0), PgInt64(r->get(), 0, 1)} : WalPosition{};
 }
 
 struct RunResult {
@@ -110,6 +117,7 @@ struct RunResult {
   double seconds = 0;
   std::vector<int64_t> latencies_us;
   int64_t wal_bytes = 0;
+  int64_t wal_syncs = 0;
 };
 
 RunResult Run(const std::string& uri, Store& store, const Shape& shape, int threads, double seconds,
@@ -117,7 +125,7 @@ RunResult Run(const std::string& uri, Store& store, const Shape& shape, int thre
   RunResult result;
   PostgresStore* pg = AsPostgresStore(&store);
   const PostgresStore::PgStats before = pg->pg_stats();
-  const int64_t wal_before = WalBytes(uri);
+  const WalPosition wal_before = Wal(uri);
   std::atomic<uint64_t> seq{0}, extra_round_trips{0};
   std::mutex mu;
   const auto start = Clock::now();
@@ -147,7 +155,9 @@ RunResult Run(const std::string& uri, Store& store, const Shape& shape, int thre
   }
   for (std::thread& w : workers) w.join();
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  result.wal_bytes = WalBytes(uri) - wal_before;
+  const WalPosition wal_after = Wal(uri);
+  result.wal_bytes = wal_after.bytes - wal_before.bytes;
+  result.wal_syncs = wal_after.syncs - wal_before.syncs;
   result.round_trips = pg->pg_stats().pool.round_trips - before.pool.round_trips + extra_round_trips;
   return result;
 }
@@ -159,9 +169,9 @@ void Print(const char* mode, int threads, RunResult r) {
   };
   const double n = std::max<double>(1, r.transactions);
   std::printf("%-12s threads=%-3d txn/s=%-8.0f p50=%.2fms p99=%.2fms round_trips/txn=%.2f wal_bytes/txn=%.0f "
-              "retries=%llu errors=%llu\n",
+              "wal_flushes/txn=%.2f retries=%llu errors=%llu\n",
               mode, threads, r.transactions / r.seconds, pct(0.5) / 1000.0, pct(0.99) / 1000.0,
-              r.round_trips / n, r.wal_bytes / n, static_cast<unsigned long long>(r.retries),
+              r.round_trips / n, r.wal_bytes / n, r.wal_syncs / n, static_cast<unsigned long long>(r.retries),
               static_cast<unsigned long long>(r.errors));
   std::fflush(stdout);
 }
