@@ -10,10 +10,12 @@ namespace kefu {
 
 int RunDbMigrate(const DbMigrateArgs& args) {
   if (!IsPostgresUri(args.store)) {
-    std::fprintf(stderr, "kefu db migrate: --store must be a postgresql:// URI, got \"%s\"\n", args.store.c_str());
+    std::fprintf(stderr, "kefu db migrate: --store must be a postgresql:// URI, got \"%s\"\n",
+                 args.store.c_str());
     return 2;
   }
-  Result<std::unique_ptr<PgConnection>> conn = PgConnection::Connect(args.store, /*connect_timeout_seconds=*/10);
+  Result<std::unique_ptr<PgConnection>> conn =
+      PgConnection::Connect(args.store, /*connect_timeout_seconds=*/10);
   Result<int> before = conn.ok() ? ReadPgSchemaVersion(**conn) : Result<int>(conn.status());
   Result<int> after = before.ok() ? MigratePgSchema(**conn) : before;
   if (!after.ok()) {

@@ -99,11 +99,13 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
   // Defaults first, the URI last: with expand_dbname, settings after it would override the
   // URI's own, settings before it are overridden by it.
   const std::string timeout = std::to_string(connect_timeout_seconds);
-  const char* keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "tcp_user_timeout", "application_name",
-                        "client_encoding", "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), "1", "10", "5", "3", "10000", application_name.c_str(),
-                          "UTF8", uri.c_str(), nullptr};
+  const char* keys[] = {"connect_timeout",  "keepalives",
+                        "keepalives_idle",  "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout",
+                        "application_name", "client_encoding",
+                        "dbname",           nullptr};
+  const char* values[] = {timeout.c_str(),          "1",    "10",        "5",    "3", "10000",
+                          application_name.c_str(), "UTF8", uri.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return Status::Unavailable("postgresql: out of memory connecting");
   std::unique_ptr<PgConnection> c(new PgConnection(conn));
@@ -156,7 +158,7 @@ Result<PgResultPtr> PgConnection::Exec(const PgCommand& command) {
 }
 
 Result<std::vector<PgResultPtr>> PgConnection::ExecPipeline(std::span<const PgCommand> commands,
-                                                           size_t best_effort_tail) {
+                                                            size_t best_effort_tail) {
   const size_t required = commands.size() - std::min(best_effort_tail, commands.size());
   std::vector<PgResultPtr> all;
   all.reserve(commands.size());
@@ -181,8 +183,8 @@ Status PgConnection::Send(const PgCommand& command, std::vector<const char*>* op
   }
   int sent = 0;
   if (st.name[0] == '\0') {
-    sent = PQsendQueryParams(conn_, st.sql, n, nullptr, values.data(), lengths.data(),
-                             formats.data(), /*resultFormat=*/1);
+    sent = PQsendQueryParams(conn_, st.sql, n, nullptr, values.data(), lengths.data(), formats.data(),
+                             /*resultFormat=*/1);
   } else {
     const bool pending = std::find_if(ops->begin(), ops->end(), [&](const char* p) {
                            return p != nullptr && std::strcmp(p, st.name) == 0;
@@ -202,7 +204,7 @@ Status PgConnection::Send(const PgCommand& command, std::vector<const char*>* op
 }
 
 Result<std::vector<PgResultPtr>> PgConnection::RunPipeline(std::span<const PgCommand> commands,
-                                                          size_t required) {
+                                                           size_t required) {
   if (!ok()) return Status::Unavailable("postgresql: connection lost");
   if (PQenterPipelineMode(conn_) != 1) {
     return Fail(Status::Unavailable("postgresql: " + TrimmedMessage(PQerrorMessage(conn_))));
@@ -230,7 +232,8 @@ Result<std::vector<PgResultPtr>> PgConnection::RunPipeline(std::span<const PgCom
     }
     if (PQstatus(conn_) == CONNECTION_BAD) {
       broken_ = true;
-      if (!best_effort || !status.ok()) return status.ok() ? Status::Unavailable("postgresql: connection lost") : status;
+      if (!best_effort || !status.ok())
+        return status.ok() ? Status::Unavailable("postgresql: connection lost") : status;
       results.resize(commands.size());  // what was required succeeded; the rest is lost
       return results;
     }
@@ -243,10 +246,12 @@ Result<std::vector<PgResultPtr>> PgConnection::RunPipeline(std::span<const PgCom
     }
   }
   PgResultPtr sync(PQgetResult(conn_));
-  if (sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(conn_) != 1) {
+  if (sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
+      PQexitPipelineMode(conn_) != 1) {
     broken_ = true;
     if (status.ok() && required == commands.size()) {
-      return Status::Unavailable("postgresql: pipeline out of step: " + TrimmedMessage(PQerrorMessage(conn_)));
+      return Status::Unavailable("postgresql: pipeline out of step: " +
+                                 TrimmedMessage(PQerrorMessage(conn_)));
     }
   }
   if (!status.ok()) return Fail(status);

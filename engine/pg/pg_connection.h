@@ -11,8 +11,8 @@
 //
 // Errors (StatusFromResult): a lost or refused connection, or the server shutting down, is
 // Unavailable; a deadlock (SQLSTATE 40P01), a serialization failure (40001) or a lock not
-// available (55P03: lock_timeout, NOWAIT) is Aborted (run the transaction again); anything else is Internal with the
-// server's message.
+// available (55P03: lock_timeout, NOWAIT) is Aborted (run the transaction again); anything else is Internal
+// with the server's message.
 //
 // Not thread-safe: one thread uses a connection at a time (the pool hands it to one owner).
 #ifndef KEFU_ENGINE_PG_PG_CONNECTION_H_
@@ -86,8 +86,7 @@ class PgConnection {
   // database host that vanishes fails calls within seconds rather than TCP's minutes). The session
   // then runs `session_sql` (e.g. "SET lock_timeout = 30000"; may be empty). `application_name`
   // shows in pg_stat_activity. Unavailable when the server cannot be reached or refuses us.
-  static Result<std::unique_ptr<PgConnection>> Connect(const std::string& uri,
-                                                       int connect_timeout_seconds,
+  static Result<std::unique_ptr<PgConnection>> Connect(const std::string& uri, int connect_timeout_seconds,
                                                        const std::string& session_sql = "",
                                                        const std::string& application_name = "kefu");
   ~PgConnection();

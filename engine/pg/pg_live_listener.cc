@@ -25,13 +25,15 @@ const PgStatement kFetch = {
 // find holes), then each desk's newest events up to the frontier.
 const PgStatement kBeginSnapshot = {"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"};
 const PgStatement kTop = {
-    "", "SELECT pg_snapshot_xmin(s), pg_snapshot_xmax(s), (SELECT coalesce(max(id), 0) FROM live_events) "
-        "FROM pg_current_snapshot() s"};
+    "",
+    "SELECT pg_snapshot_xmin(s), pg_snapshot_xmax(s), (SELECT coalesce(max(id), 0) FROM live_events) "
+    "FROM pg_current_snapshot() s"};
 const PgStatement kIdsAbove = {"", "SELECT id FROM live_events WHERE id > $1::int8 ORDER BY id"};
 const PgStatement kNewestPerDesk = {
-    "", "SELECT e.id, e.payload FROM (SELECT DISTINCT desk FROM live_events) d CROSS JOIN LATERAL "
-        "(SELECT id, payload FROM live_events WHERE desk = d.desk AND id <= $1::int8 "
-        "ORDER BY id DESC LIMIT $2::int8) e ORDER BY e.id"};
+    "",
+    "SELECT e.id, e.payload FROM (SELECT DISTINCT desk FROM live_events) d CROSS JOIN LATERAL "
+    "(SELECT id, payload FROM live_events WHERE desk = d.desk AND id <= $1::int8 "
+    "ORDER BY id DESC LIMIT $2::int8) e ORDER BY e.id"};
 const PgStatement kCommit = {"", "COMMIT"};
 
 uint64_t U64(const PGresult* r, int row, int col) { return static_cast<uint64_t>(PgInt64(r, row, col)); }
@@ -70,7 +72,8 @@ PgLiveListener::Stats PgLiveListener::stats() const {
 
 Status PgLiveListener::Connect() {
   conn_.reset();
-  Result<std::unique_ptr<PgConnection>> c = PgConnection::Connect(uri_, options_.connect_timeout_seconds, "", "kefu listener");
+  Result<std::unique_ptr<PgConnection>> c =
+      PgConnection::Connect(uri_, options_.connect_timeout_seconds, "", "kefu listener");
   if (!c.ok()) return c.status();
   KEFU_RETURN_IF_ERROR((*c)->ExecSimple("LISTEN kefu_live"));
   conn_ = std::move(c.value());

@@ -17,11 +17,11 @@
 // The bound: while some other transaction that has written (has an xid) stays open (a long
 // migration, a session idle in transaction after a write), xmin stays behind: a dead hole is
 // then passed over after `hole_timeout_millis`, and delivery of every desk waits until then.
-// Read-only snapshots (pg_dump) hold no xid and delay nothing. An event is passed over while it is still to commit
-// only if its own COMMIT took longer than `hole_timeout_millis` (stalled storage): it stays in
-// the table, and streams that resume by id from the table see it; this node's bus does not.
-// The sequence must keep CACHE 1 (the default): with per-session caches, ids are not taken in
-// time order and the rule above no longer proves a hole dead (the timeout still bounds it).
+// Read-only snapshots (pg_dump) hold no xid and delay nothing. An event is passed over while it is still to
+// commit only if its own COMMIT took longer than `hole_timeout_millis` (stalled storage): it stays in the
+// table, and streams that resume by id from the table see it; this node's bus does not. The sequence must
+// keep CACHE 1 (the default): with per-session caches, ids are not taken in time order and the rule above no
+// longer proves a hole dead (the timeout still bounds it).
 //
 // At start it loads each desk's newest events (up to the bus's capacity) and marks older ones
 // unavailable, so a stream resuming from an id the node does not have is told of the gap.
@@ -70,8 +70,7 @@ class PgLiveListener {
   // Loads the newest events of each desk (at most `per_desk`) into `bus`, then follows the table
   // on a thread of its own. `bus` must outlive the listener. Unavailable when the database cannot
   // be reached for the first load.
-  static Result<std::unique_ptr<PgLiveListener>> Start(const std::string& uri, LiveBus* bus,
-                                                       size_t per_desk,
+  static Result<std::unique_ptr<PgLiveListener>> Start(const std::string& uri, LiveBus* bus, size_t per_desk,
                                                        const PgLiveListenerOptions& options);
   // Stops the thread and closes its connection.
   ~PgLiveListener();
@@ -79,13 +78,13 @@ class PgLiveListener {
   PgLiveListener& operator=(const PgLiveListener&) = delete;
 
   struct Stats {
-    uint64_t frontier = 0;        // every id up to this one is delivered or known dead
-    uint64_t delivered = 0;       // events handed to the bus since start
+    uint64_t frontier = 0;   // every id up to this one is delivered or known dead
+    uint64_t delivered = 0;  // events handed to the bus since start
     uint64_t fetches = 0;
-    uint64_t holes_dead = 0;      // holes proven dead by the database
-    uint64_t holes_timed_out = 0; // holes passed over after hole_timeout_millis
+    uint64_t holes_dead = 0;       // holes proven dead by the database
+    uint64_t holes_timed_out = 0;  // holes passed over after hole_timeout_millis
     uint64_t reconnects = 0;
-    uint64_t corrupt = 0;         // rows whose payload did not decode (skipped)
+    uint64_t corrupt = 0;  // rows whose payload did not decode (skipped)
   };
   Stats stats() const;
 

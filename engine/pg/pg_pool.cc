@@ -2,13 +2,11 @@
 
 namespace kefu {
 
-PgPool::PgPool(std::string uri, PgPoolOptions options)
-    : uri_(std::move(uri)), options_(std::move(options)) {}
+PgPool::PgPool(std::string uri, PgPoolOptions options) : uri_(std::move(uri)), options_(std::move(options)) {}
 
 PgPool::~PgPool() = default;
 
-PgPool::Handle::Handle(Handle&& other) noexcept
-    : pool_(other.pool_), conn_(std::move(other.conn_)) {
+PgPool::Handle::Handle(Handle&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {
   other.pool_ = nullptr;
 }
 
@@ -66,8 +64,8 @@ Result<PgPool::Handle> PgPool::Connect(std::unique_lock<std::mutex>& lock) {
     --open_;
     ++stats_.connect_failures;
     last_connect_error_ = conn.status();
-    retry_after_ = std::chrono::steady_clock::now() +
-                   std::chrono::milliseconds(options_.reconnect_backoff_millis);
+    retry_after_ =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.reconnect_backoff_millis);
     cv_.notify_one();  // a waiter may connect (or fail fast) in this slot
     return conn.status();
   }

@@ -73,13 +73,13 @@ class PgPool {
   Result<Handle> Acquire();
 
   struct Stats {
-    size_t open = 0;              // connections open now (lent or idle)
-    size_t idle = 0;              // of which idle
-    uint64_t connects = 0;        // connections opened since the pool was made
+    size_t open = 0;        // connections open now (lent or idle)
+    size_t idle = 0;        // of which idle
+    uint64_t connects = 0;  // connections opened since the pool was made
     uint64_t connect_failures = 0;
-    uint64_t discarded = 0;       // broken connections closed
-    uint64_t timeouts = 0;        // Acquire calls that found no connection in time
-    uint64_t round_trips = 0;     // round trips of connections given back so far
+    uint64_t discarded = 0;    // broken connections closed
+    uint64_t timeouts = 0;     // Acquire calls that found no connection in time
+    uint64_t round_trips = 0;  // round trips of connections given back so far
   };
   Stats stats() const;
 
@@ -95,10 +95,10 @@ class PgPool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_;      // GUARDED_BY(mu_)
-  size_t open_ = 0;                                        // GUARDED_BY(mu_)
+  size_t open_ = 0;                                      // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point retry_after_{};  // GUARDED_BY(mu_)
-  Status last_connect_error_;                              // GUARDED_BY(mu_)
-  Stats stats_;                                            // GUARDED_BY(mu_)
+  Status last_connect_error_;                            // GUARDED_BY(mu_)
+  Stats stats_;                                          // GUARDED_BY(mu_)
 };
 
 }  // namespace kefu

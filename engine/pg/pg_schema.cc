@@ -27,10 +27,8 @@ constexpr const char* kCreateSchemaTable =
     "CREATE TABLE IF NOT EXISTS kefu_schema (version int PRIMARY KEY, summary text NOT NULL, "
     "applied_at timestamptz NOT NULL DEFAULT now())";
 
-const PgStatement kReadVersion = {
-    "", "SELECT coalesce(max(version), 0)::int8 FROM kefu_schema"};
-const PgStatement kSchemaTableExists = {
-    "", "SELECT to_regclass('kefu_schema') IS NOT NULL"};
+const PgStatement kReadVersion = {"", "SELECT coalesce(max(version), 0)::int8 FROM kefu_schema"};
+const PgStatement kSchemaTableExists = {"", "SELECT to_regclass('kefu_schema') IS NOT NULL"};
 
 Status NewerThanKnown(int version) {
   return Status::Conflict(
@@ -42,8 +40,8 @@ Status NewerThanKnown(int version) {
 Status Apply(PgConnection& conn, const PgMigration& m) {
   // A simple query with several statements runs as one transaction: all of it, or none.
   std::string sql = m.sql;
-  sql += ";\nINSERT INTO kefu_schema (version, summary) VALUES (" + std::to_string(m.version) +
-         ", $kefu$" + m.summary + "$kefu$)";
+  sql += ";\nINSERT INTO kefu_schema (version, summary) VALUES (" + std::to_string(m.version) + ", $kefu$" +
+         m.summary + "$kefu$)";
   Status s = conn.ExecSimple(sql);
   return s.WithContext("migration " + std::to_string(m.version) + " (" + m.summary + ")");
 }

@@ -14,8 +14,8 @@ inline constexpr PgStatement kCommit = {"", "COMMIT"};
 
 // The key-value space.
 inline constexpr PgStatement kGet = {"kefu_get", "SELECT v FROM kv WHERE k = $1::bytea"};
-inline constexpr PgStatement kGetForUpdate = {
-    "kefu_get_for_update", "SELECT v FROM kv WHERE k = $1::bytea FOR UPDATE"};
+inline constexpr PgStatement kGetForUpdate = {"kefu_get_for_update",
+                                              "SELECT v FROM kv WHERE k = $1::bytea FOR UPDATE"};
 // A lock that is only tried: SKIP LOCKED rather than NOWAIT, because a NOWAIT that fails is an
 // error, which ends the transaction, and callers may go on without a lock they only tried (the
 // router skips a conversation another node is serving). v comes back only when locked; `exists`
@@ -47,8 +47,8 @@ inline constexpr PgStatement kClaimRange = {
 
 // Named locks (PgAdvisoryKey), released at the end of the transaction.
 inline constexpr PgStatement kLockName = {"kefu_lock_name", "SELECT pg_advisory_xact_lock($1::int8)"};
-inline constexpr PgStatement kTryLockName = {
-    "kefu_try_lock_name", "SELECT pg_try_advisory_xact_lock($1::int8)"};
+inline constexpr PgStatement kTryLockName = {"kefu_try_lock_name",
+                                             "SELECT pg_try_advisory_xact_lock($1::int8)"};
 
 // A live event. The transaction takes its xid (pg_current_xact_id, in a CTE evaluated first)
 // before the event takes its id from the sequence: the listener relies on that order to tell an
@@ -65,18 +65,17 @@ inline constexpr PgStatement kPublish = {
 // keeping). The payload is the desk; listeners read the table whatever it says, and a lost
 // wake-up costs at most their poll interval.
 inline constexpr PgStatement kNotify = {
-    "kefu_notify",
-    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('kefu_live', $1::text)"};
+    "kefu_notify", "SELECT set_config('synchronous_commit', 'off', true), pg_notify('kefu_live', $1::text)"};
 
 // Session leases (Store::TryLease).
 inline constexpr PgStatement kTryLease = {"", "SELECT pg_try_advisory_lock($1::int8)"};
 
 // The database's clock, in microseconds since the epoch.
-inline constexpr PgStatement kNowMicros = {
-    "kefu_now_micros", "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8"};
+inline constexpr PgStatement kNowMicros = {"kefu_now_micros",
+                                           "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8"};
 
-inline constexpr PgStatement kDatabaseSize = {
-    "kefu_database_size", "SELECT pg_database_size(current_database())"};
+inline constexpr PgStatement kDatabaseSize = {"kefu_database_size",
+                                              "SELECT pg_database_size(current_database())"};
 
 }  // namespace kefu::sql
 

@@ -19,19 +19,19 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 // Deletes old live events, if this node gets the trim lock (another node trimming: 0 rows).
-const PgStatement kTrim = {
-    "kefu_trim_live_events",
-    "WITH lock AS (SELECT pg_try_advisory_xact_lock($1::int8) AS got), "
-    "gone AS (DELETE FROM live_events WHERE (SELECT got FROM lock) AND "
-    "(created_at < now() - make_interval(secs => $2::int8) OR "
-    "id <= (SELECT max(id) FROM live_events) - $3::int8) RETURNING 1) "
-    "SELECT count(*) FROM gone"};
+const PgStatement kTrim = {"kefu_trim_live_events",
+                           "WITH lock AS (SELECT pg_try_advisory_xact_lock($1::int8) AS got), "
+                           "gone AS (DELETE FROM live_events WHERE (SELECT got FROM lock) AND "
+                           "(created_at < now() - make_interval(secs => $2::int8) OR "
+                           "id <= (SELECT max(id) FROM live_events) - $3::int8) RETURNING 1) "
+                           "SELECT count(*) FROM gone"};
 
 // A session advisory lock on a connection of its own: held while that session lives.
 class PgLease final : public Store::Lease {
  public:
   PgLease(std::unique_ptr<PgConnection> conn, int ping_millis)
-      : conn_(std::move(conn)), ping_every_(std::chrono::milliseconds(ping_millis)),
+      : conn_(std::move(conn)),
+        ping_every_(std::chrono::milliseconds(ping_millis)),
         last_ping_(SteadyClock::now()) {}
 
   bool held() override {
@@ -84,8 +84,8 @@ class PgStore final : public PostgresStore {
       KEFU_RETURN_IF_ERROR(CheckPgSchema(**conn));
     }
     KEFU_RETURN_IF_ERROR(clock_.Refresh(**conn));
-    Result<std::unique_ptr<PgLiveListener>> listener = PgLiveListener::Start(
-        pool_.uri(), &bus_, options_.live_events_per_desk, options_.listener);
+    Result<std::unique_ptr<PgLiveListener>> listener =
+        PgLiveListener::Start(pool_.uri(), &bus_, options_.live_events_per_desk, options_.listener);
     if (!listener.ok()) return listener.status();
     listener_ = std::move(listener.value());
     maintenance_ = std::thread([this] { Maintain(); });
@@ -141,8 +141,8 @@ class PgStore final : public PostgresStore {
     Result<std::unique_ptr<PgConnection>> conn =
         PgConnection::Connect(pool_.uri(), options_.pool.connect_timeout_seconds, "", "kefu lease");
     if (!conn.ok()) return conn.status();
-    Result<PgResultPtr> r = (*conn)->Exec(
-        std::move(PgCommand(sql::kTryLease).Int64(PgAdvisoryKey(PgLockKind::kLease, name))));
+    Result<PgResultPtr> r =
+        (*conn)->Exec(std::move(PgCommand(sql::kTryLease).Int64(PgAdvisoryKey(PgLockKind::kLease, name))));
     if (!r.ok()) return r.status();
     if (!PgBool(r->get(), 0, 0)) return std::unique_ptr<Lease>();
     return std::unique_ptr<Lease>(new PgLease(std::move(conn.value()), options_.lease_ping_millis));
@@ -194,8 +194,8 @@ class PgStore final : public PostgresStore {
   Result<std::unique_ptr<Transaction>> NewTransaction(bool snapshot) {
     Result<PgPool::Handle> conn = pool_.Acquire();
     if (!conn.ok()) return conn.status();
-    return std::unique_ptr<Transaction>(new PgTransaction(std::move(conn.value()), &locks_, &counters_,
-                                                          options_.scan_page_rows, snapshot));
+    return std::unique_ptr<Transaction>(
+        new PgTransaction(std::move(conn.value()), &locks_, &counters_, options_.scan_page_rows, snapshot));
   }
 
   // The maintenance thread: the clock's offset and the trim, each on its own period.
@@ -215,7 +215,8 @@ class PgStore final : public PostgresStore {
       }
       if (now >= next_trim) {
         Result<int64_t> trimmed = TrimLiveEvents();
-        if (!trimmed.ok()) std::fprintf(stderr, "kefu: trimming live events: %s\n", trimmed.status().ToString().c_str());
+        if (!trimmed.ok())
+          std::fprintf(stderr, "kefu: trimming live events: %s\n", trimmed.status().ToString().c_str());
         next_trim = now + std::chrono::seconds(options_.trim_interval_seconds);
       }
       lock.lock();

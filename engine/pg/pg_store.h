@@ -86,8 +86,7 @@ class PostgresStore : public Store {
 // key=value string), migrating its schema first (options.migrate) and starting to follow its live
 // events. Unavailable when the database cannot be reached; Conflict when its schema is newer than
 // this kefu knows (or older, with migrate off); Internal when a migration fails.
-Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& uri,
-                                                 const PgStoreOptions& options = {});
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& uri, const PgStoreOptions& options = {});
 
 // `store` as a PostgresStore, or nullptr when it is another kind of store.
 PostgresStore* AsPostgresStore(Store* store);

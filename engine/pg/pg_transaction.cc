@@ -21,9 +21,8 @@ std::optional<std::string> FirstValue(const PGresult* r) {
 
 }  // namespace
 
-PgTransaction::PgTransaction(PgPool::Handle conn, PgLocalLocks* locks,
-                             PgTransactionCounters* counters, size_t scan_page_rows,
-                             bool snapshot)
+PgTransaction::PgTransaction(PgPool::Handle conn, PgLocalLocks* locks, PgTransactionCounters* counters,
+                             size_t scan_page_rows, bool snapshot)
     : conn_(std::move(conn)),
       locks_(locks),
       counters_(counters),
@@ -92,7 +91,8 @@ Result<std::optional<std::string>> PgTransaction::GetForUpdate(std::string_view 
   const std::string lock_key = RowLockKey(key);
   Result<PgLocalLocks::Outcome> local = LockLocally(lock_key, wait);
   if (!local.ok()) return local.status();
-  Result<PgResultPtr> r = Run(std::move(PgCommand(wait ? sql::kGetForUpdate : sql::kGetForUpdateTry).Bytes(key)));
+  Result<PgResultPtr> r =
+      Run(std::move(PgCommand(wait ? sql::kGetForUpdate : sql::kGetForUpdateTry).Bytes(key)));
   if (!r.ok()) return r.status();
   std::optional<std::string> value;
   if (PQntuples(r->get()) > 0 && !PgIsNull(r->get(), 0, 0)) value = std::string(PgBytes(r->get(), 0, 0));
@@ -182,7 +182,8 @@ Status PgTransaction::Commit() {
   for (PgCommand& e : events_) pending_.push_back(std::move(e));
   pending_.emplace_back(sql::kCommit);
   const size_t commit_index = pending_.size() - 1;
-  for (const std::string& desk : event_desks_) pending_.push_back(std::move(PgCommand(sql::kNotify).Bytes(desk)));
+  for (const std::string& desk : event_desks_)
+    pending_.push_back(std::move(PgCommand(sql::kNotify).Bytes(desk)));
   Result<std::vector<PgResultPtr>> results = conn_->ExecPipeline(pending_, event_desks_.size());
   pending_.clear();
   events_.clear();

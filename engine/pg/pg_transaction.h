@@ -84,14 +84,14 @@ class PgTransaction final : public Transaction {
   PgLocalLocks* const locks_;
   PgTransactionCounters* const counters_;
   const size_t scan_page_rows_;
-  std::vector<PgCommand> pending_;     // BEGIN until the first round trip, then buffered writes
+  std::vector<PgCommand> pending_;  // BEGIN until the first round trip, then buffered writes
   // Published events, sent only with COMMIT: an event's id is taken from the sequence as late as
   // possible, so that a later id rarely commits first (listeners hold events back meanwhile).
   std::vector<PgCommand> events_;
   std::vector<std::string> event_desks_;  // the desks to wake other nodes for, after COMMIT
-  bool sent_anything_ = false;         // the server has seen BEGIN
-  bool over_ = false;                  // committed, or failed
-  Status error_;                       // why it failed, when it did
+  bool sent_anything_ = false;            // the server has seen BEGIN
+  bool over_ = false;                     // committed, or failed
+  Status error_;                          // why it failed, when it did
   std::optional<int> max_rank_held_;
   std::vector<std::string> local_keys_;  // node-local locks held
 };

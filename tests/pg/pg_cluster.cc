@@ -135,7 +135,7 @@ Status PgCluster::Run(std::vector<std::string> argv, const std::string& log) {
 
 Status PgCluster::PgCtl(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {options_.bin_dir + "/pg_ctl", "-D", dir_ + "/data", "-l",
-                                   dir_ + "/server.log", "-w", "-t", "60"};
+                                   dir_ + "/server.log",         "-w", "-t",           "60"};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(std::move(argv), dir_ + "/pg_ctl.log");
 }

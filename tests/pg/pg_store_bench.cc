@@ -1,14 +1,13 @@
 // The PostgreSQL store's cost per transaction of a typical engine shape: a locked point read (the
 // conversation), a point read (the agent), four puts (conversation, message, client_msg_id index,
-// the conversation's sequence counter), one live event, commit. Per thread count: transactions/s, latency median and
-// p99, round trips and WAL bytes per transaction. With --unpipelined, the same statements one
+// the conversation's sequence counter), one live event, commit. Per thread count: transactions/s, latency
+// median and p99, round trips and WAL bytes per transaction. With --unpipelined, the same statements one
 // round trip each over a bare connection, for comparison. Then the latency of a live event from
 // its commit on one node to a second node's bus.
 //
 //   pg_store_bench                       # starts a throwaway cluster with fsync on
 //   pg_store_bench --store postgresql://... --threads 1,16 --seconds 10
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -81,7 +80,8 @@ Status UnpipelinedTransaction(PgConnection& conn, const Shape& shape, int conv, 
       std::move(PgCommand(sql::kGetForUpdate).Bytes(Key("conv", conv))),
       std::move(PgCommand(sql::kGet).Bytes(Key("agent", conv % 8))),
       std::move(PgCommand(sql::kPut).Bytes(Key("conv", conv)).Bytes(shape.conversation)),
-      std::move(PgCommand(sql::kPut).Bytes(Key("msg", conv) + "/" + std::to_string(seq)).Bytes(shape.message)),
+      std::move(
+          PgCommand(sql::kPut).Bytes(Key("msg", conv) + "/" + std::to_string(seq)).Bytes(shape.message)),
       std::move(PgCommand(sql::kPut).Bytes(Key("cmid", conv) + "/" + std::to_string(seq)).Bytes("7")),
       std::move(PgCommand(sql::kPut).Bytes(Key("seq", conv)).Bytes(std::to_string(seq))),
       std::move(PgCommand(sql::kPublish).Bytes("hr").Bytes(desk_event)),
@@ -106,8 +106,9 @@ struct WalPosition {
 WalPosition Wal(const std::string& uri) {
   Result<std::unique_ptr<PgConnection>> c = PgConnection::Connect(uri, 5);
   if (!c.ok()) return {};
-  const PgStatement lsn = {"", "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8, "
-                               "(SELECT wal_sync FROM pg_stat_wal)::int8"};
+  const PgStatement lsn = {"",
+                           "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8, "
+                           "(SELECT wal_sync FROM pg_stat_wal)::int8"};
   Result<PgResultPtr> r = (*c)->Exec(PgCommand(lsn));
   return r.ok() ? WalPosition{PgInt64(r->get(), 0, 0), PgInt64(r->get(), 0, 1)} : WalPosition{};
 }
@@ -142,7 +143,8 @@ RunResult Run(const std::string& uri, Store& store, const Shape& shape, int thre
         const auto t0 = Clock::now();
         Status s = unpipelined ? UnpipelinedTransaction(*conn, shape, conv, ++seq)
                                : StoreTransaction(store, shape, conv, ++seq, &mine.retries);
-        mine.latencies_us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+        mine.latencies_us.push_back(
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
         s.ok() ? ++mine.transactions : ++mine.errors;
       }
       if (conn) extra_round_trips += conn->TakeRoundTrips();
@@ -150,7 +152,8 @@ RunResult Run(const std::string& uri, Store& store, const Shape& shape, int thre
       result.transactions += mine.transactions;
       result.retries += mine.retries;
       result.errors += mine.errors;
-      result.latencies_us.insert(result.latencies_us.end(), mine.latencies_us.begin(), mine.latencies_us.end());
+      result.latencies_us.insert(result.latencies_us.end(), mine.latencies_us.begin(),
+                                 mine.latencies_us.end());
     });
   }
   for (std::thread& w : workers) w.join();
@@ -168,11 +171,12 @@ void Print(const char* mode, int threads, RunResult r) {
     return r.latencies_us.empty() ? 0 : r.latencies_us[static_cast<size_t>(p * (r.latencies_us.size() - 1))];
   };
   const double n = std::max<double>(1, r.transactions);
-  std::printf("%-12s threads=%-3d txn/s=%-8.0f p50=%.2fms p99=%.2fms round_trips/txn=%.2f wal_bytes/txn=%.0f "
-              "wal_flushes/txn=%.2f retries=%llu errors=%llu\n",
-              mode, threads, r.transactions / r.seconds, pct(0.5) / 1000.0, pct(0.99) / 1000.0,
-              r.round_trips / n, r.wal_bytes / n, r.wal_syncs / n, static_cast<unsigned long long>(r.retries),
-              static_cast<unsigned long long>(r.errors));
+  std::printf(
+      "%-12s threads=%-3d txn/s=%-8.0f p50=%.2fms p99=%.2fms round_trips/txn=%.2f wal_bytes/txn=%.0f "
+      "wal_flushes/txn=%.2f retries=%llu errors=%llu\n",
+      mode, threads, r.transactions / r.seconds, pct(0.5) / 1000.0, pct(0.99) / 1000.0, r.round_trips / n,
+      r.wal_bytes / n, r.wal_syncs / n, static_cast<unsigned long long>(r.retries),
+      static_cast<unsigned long long>(r.errors));
   std::fflush(stdout);
 }
 
@@ -194,16 +198,22 @@ void MeasureLiveLatency(const std::string& uri, Store& publisher, int count) {
     if (!(*txn)->Commit().ok()) return;
     const auto acked = Clock::now();
     bool gap = false;
-    if ((*peer)->live()->Wait("live", after, 5'000'000, [](const LiveEvent&) { return true; }, &gap).empty()) return;
+    if ((*peer)
+            ->live()
+            ->Wait(
+                "live", after, 5'000'000, [](const LiveEvent&) { return true; }, &gap)
+            .empty())
+      return;
     micros.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
     after_ack.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - acked).count());
   }
   std::sort(micros.begin(), micros.end());
   std::sort(after_ack.begin(), after_ack.end());
-  std::printf("live event on node B's bus, from node A's Commit call: p50=%.2fms p99=%.2fms; "
-              "after Commit returned: p50=%.2fms p99=%.2fms (%d events)\n",
-              micros[micros.size() / 2] / 1000.0, micros[micros.size() * 99 / 100] / 1000.0,
-              after_ack[after_ack.size() / 2] / 1000.0, after_ack[after_ack.size() * 99 / 100] / 1000.0, count);
+  std::printf(
+      "live event on node B's bus, from node A's Commit call: p50=%.2fms p99=%.2fms; "
+      "after Commit returned: p50=%.2fms p99=%.2fms (%d events)\n",
+      micros[micros.size() / 2] / 1000.0, micros[micros.size() * 99 / 100] / 1000.0,
+      after_ack[after_ack.size() / 2] / 1000.0, after_ack[after_ack.size() * 99 / 100] / 1000.0, count);
 }
 
 int Main(int argc, char** argv) {

@@ -2,6 +2,8 @@
 // ordered across nodes (holes), leases that die with their connection, errors mapped from
 // SQLSTATEs, the pool, the database clock, and the database going away and coming back.
 // Everything runs against a real server (tests/pg/pg_cluster.h).
+#include "engine/pg/pg_store.h"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -13,7 +15,6 @@
 #include "engine/pg/pg_connection.h"
 #include "engine/pg/pg_schema.h"
 #include "engine/pg/pg_sql.h"
-#include "engine/pg/pg_store.h"
 #include "tests/pg/pg_cluster.h"
 
 namespace kefu {
@@ -72,7 +73,8 @@ std::vector<std::string> WaitData(Store& store, const std::string& desk, uint64_
   while (got.size() < count && Clock::now() < deadline) {
     bool g = false;
     const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
-    for (const LiveEvent& e : store.live()->Wait(desk, after, left.count(), [](const LiveEvent&) { return true; }, &g)) {
+    for (const LiveEvent& e : store.live()->Wait(
+             desk, after, left.count(), [](const LiveEvent&) { return true; }, &g)) {
       after = e.id;
       got.push_back(e.data);
     }
@@ -112,7 +114,8 @@ TEST_CASE("a node refuses a database whose schema is newer than it knows") {
   const std::string uri = NewDatabase("newer");
   Open(uri).reset();
   const int newer = LatestPgSchemaVersion() + 1;
-  Query(uri, "INSERT INTO kefu_schema (version, summary) VALUES (" + std::to_string(newer) + ", 'from the future')");
+  Query(uri, "INSERT INTO kefu_schema (version, summary) VALUES (" + std::to_string(newer) +
+                 ", 'from the future')");
   Result<std::unique_ptr<Store>> store = OpenPostgresStore(uri);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == Status::Code::kConflict);
@@ -153,7 +156,8 @@ TEST_CASE("kefu db migrate applies the migrations and prints the version") {
     char buf[256];
     while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
     CHECK(::pclose(p) == 0);
-    CHECK_MESSAGE(out.find("schema version " + std::to_string(LatestPgSchemaVersion())) != std::string::npos, out);
+    CHECK_MESSAGE(out.find("schema version " + std::to_string(LatestPgSchemaVersion())) != std::string::npos,
+                  out);
   }
   CHECK(Query(uri, "SELECT count(*) FROM kefu_schema") == std::to_string(LatestPgSchemaVersion()));
 }
@@ -165,7 +169,9 @@ TEST_CASE("an event whose id is older than one already committed is delivered fi
   const uint64_t position = store->live()->Position("hr");
   // A transaction that took an id and has not committed yet.
   REQUIRE(raw->ExecSimple("BEGIN").ok());
-  REQUIRE(raw->Exec(std::move(PgCommand(sql::kPublish).Bytes("hr").Bytes(EncodeLiveEvent(Event("hr", "early"))))).ok());
+  REQUIRE(
+      raw->Exec(std::move(PgCommand(sql::kPublish).Bytes("hr").Bytes(EncodeLiveEvent(Event("hr", "early")))))
+          .ok());
   REQUIRE(Publish(*store, "hr", "late").ok());
   CHECK(WaitData(*store, "hr", position, 1, 500ms).empty());  // held behind the hole
   REQUIRE(raw->ExecSimple("COMMIT").ok());
@@ -178,7 +184,9 @@ TEST_CASE("a rolled-back event id does not hold delivery back: the database prov
   auto raw = Connect(uri);
   const uint64_t position = store->live()->Position("hr");
   REQUIRE(raw->ExecSimple("BEGIN").ok());
-  REQUIRE(raw->Exec(std::move(PgCommand(sql::kPublish).Bytes("hr").Bytes(EncodeLiveEvent(Event("hr", "never"))))).ok());
+  REQUIRE(
+      raw->Exec(std::move(PgCommand(sql::kPublish).Bytes("hr").Bytes(EncodeLiveEvent(Event("hr", "never")))))
+          .ok());
   REQUIRE(raw->ExecSimple("ROLLBACK").ok());
   const auto start = Clock::now();
   REQUIRE(Publish(*store, "hr", "after").ok());
@@ -198,7 +206,9 @@ TEST_CASE("while a writer holds the horizon back, a dead hole is passed over aft
   REQUIRE(idle_writer->ExecSimple("BEGIN; INSERT INTO kv VALUES ('\\x00'::bytea, '\\x00'::bytea)").ok());
   const uint64_t position = store->live()->Position("hr");
   REQUIRE(raw->ExecSimple("BEGIN").ok());
-  REQUIRE(raw->Exec(std::move(PgCommand(sql::kPublish).Bytes("hr").Bytes(EncodeLiveEvent(Event("hr", "never"))))).ok());
+  REQUIRE(
+      raw->Exec(std::move(PgCommand(sql::kPublish).Bytes("hr").Bytes(EncodeLiveEvent(Event("hr", "never")))))
+          .ok());
   REQUIRE(raw->ExecSimple("ROLLBACK").ok());
   const auto start = Clock::now();
   REQUIRE(Publish(*store, "hr", "after").ok());
@@ -222,7 +232,8 @@ TEST_CASE("a node starting loads each desk's newest events and marks older ones 
   const uint64_t top = second->live()->Position("hr");
   CHECK(top == first->live()->Position("hr"));
   // Resuming from a loaded event works on the new node.
-  std::vector<LiveEvent> tail = second->live()->Wait("hr", top - 1, 0, [](const LiveEvent&) { return true; }, &gap);
+  std::vector<LiveEvent> tail = second->live()->Wait(
+      "hr", top - 1, 0, [](const LiveEvent&) { return true; }, &gap);
   CHECK_FALSE(gap);
   REQUIRE(tail.size() == 1);
   CHECK(tail[0].data == "e5");
@@ -240,8 +251,9 @@ TEST_CASE("a lease is lost when its connection dies, and another node takes it")
   REQUIRE((*lease)->held());
   REQUIRE(*b->TryLease("wecom/acct") == nullptr);
   // Kill the session that holds the session-level advisory lock.
-  Query(uri, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-             "AND pid <> pg_backend_pid()");
+  Query(uri,
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND pid <> pg_backend_pid()");
   CHECK(Eventually([&] { return !(*lease)->held(); }, 5s));
   Result<std::unique_ptr<Store::Lease>> taken = b->TryLease("wecom/acct");
   REQUIRE(taken.ok());
@@ -276,8 +288,9 @@ TEST_CASE("server errors map to Aborted, Internal and Unavailable") {
   CHECK(syntax.message().find("syntax error") != std::string::npos);
   CHECK(c1->ok());
 
-  Query(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-             "AND pid <> pg_backend_pid()");
+  Query(uri,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()");
   std::this_thread::sleep_for(200ms);
   CHECK(c1->ExecSimple("SELECT 1").code() == Status::Code::kUnavailable);
   CHECK_FALSE(c1->ok());
@@ -309,9 +322,17 @@ TEST_CASE("the pool makes callers wait for a free connection, then gives Unavail
 TEST_CASE("broken connections are replaced without failing the next caller") {
   const std::string uri = NewDatabase("broken");
   auto store = Open(uri);
-  for (int i = 0; i < 3; ++i) REQUIRE(store->Write([&] { StoreBatch b; b.Put("k" + std::to_string(i), "v"); return b; }()).ok());
-  Query(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-             "AND pid <> pg_backend_pid()");
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(store
+                ->Write([&] {
+                  StoreBatch b;
+                  b.Put("k" + std::to_string(i), "v");
+                  return b;
+                }())
+                .ok());
+  Query(uri,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()");
   std::this_thread::sleep_for(300ms);  // the goodbye reaches the idle connections
   Result<std::optional<std::string>> v = store->Get("k1");
   REQUIRE_MESSAGE(v.ok(), v.status().ToString());
@@ -341,15 +362,17 @@ TEST_CASE("old live events are trimmed by one node") {
   auto store = Open(uri);
   PostgresStore* pg = AsPostgresStore(store.get());
   for (int i = 0; i < 5; ++i) REQUIRE(Publish(*store, "hr", "e" + std::to_string(i)).ok());
-  Query(uri, "UPDATE live_events SET created_at = now() - interval '2 days' "
-             "WHERE id IN (SELECT id FROM live_events ORDER BY id LIMIT 3)");
+  Query(uri,
+        "UPDATE live_events SET created_at = now() - interval '2 days' "
+        "WHERE id IN (SELECT id FROM live_events ORDER BY id LIMIT 3)");
   Result<int64_t> trimmed = pg->TrimLiveEvents();
   REQUIRE(trimmed.ok());
   CHECK(*trimmed == 3);
   CHECK(Query(uri, "SELECT count(*) FROM live_events") == "2");
   // While another session holds the trim lock, a node trims nothing.
   auto other = Connect(uri);
-  REQUIRE(other->ExecSimple("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kPgTrimLockKey) + ")").ok());
+  REQUIRE(
+      other->ExecSimple("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kPgTrimLockKey) + ")").ok());
   Query(uri, "UPDATE live_events SET created_at = now() - interval '2 days'");
   trimmed = pg->TrimLiveEvents();
   REQUIRE(trimmed.ok());
@@ -400,13 +423,15 @@ TEST_CASE("the database stopped and started: Unavailable meanwhile, nothing ackn
   CHECK(store->Get("ack/0").status().code() == Status::Code::kUnavailable);
 
   REQUIRE((*cluster)->Restart().ok());
-  CHECK(Eventually([&] {
-    Result<std::unique_ptr<Transaction>> txn = store->Begin();
-    if (!txn.ok()) return false;
-    (*txn)->Put("after", "x");
-    (*txn)->Publish(Event("hr", "after restart"));
-    return (*txn)->Commit().ok();
-  }, 15s));
+  CHECK(Eventually(
+      [&] {
+        Result<std::unique_ptr<Transaction>> txn = store->Begin();
+        if (!txn.ok()) return false;
+        (*txn)->Put("after", "x");
+        (*txn)->Publish(Event("hr", "after restart"));
+        return (*txn)->Commit().ok();
+      },
+      15s));
   int found = 0;
   REQUIRE(store->ScanPrefix("ack/", [&](std::string_view, std::string_view) { return ++found, true; }).ok());
   CHECK(found == acknowledged);

@@ -116,8 +116,10 @@ std::vector<LiveEvent> WaitEvents(Store& store, std::string_view desk, uint64_t 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
     bool gap = false;
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
-    for (LiveEvent& e : store.live()->Wait(desk, after, left.count(), [](const LiveEvent&) { return true; }, &gap)) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+    for (LiveEvent& e : store.live()->Wait(
+             desk, after, left.count(), [](const LiveEvent&) { return true; }, &gap)) {
       after = e.id;
       got.push_back(std::move(e));
     }
@@ -231,8 +233,7 @@ TEST_CASE_TEMPLATE("a lock ranked no higher than one held is only tried: Aborted
   CHECK(IsAborted(equal->GetForUpdate("rank/b", 1).status()));  // equal: try only
 }
 
-TEST_CASE_TEMPLATE("kTryLock never waits, even in a transaction that holds no lock", B,
-                   KEFU_STORE_BACKENDS) {
+TEST_CASE_TEMPLATE("kTryLock never waits, even in a transaction that holds no lock", B, KEFU_STORE_BACKENDS) {
   B backend;
   auto store = backend.Open();
   Write(*store, {{"try/k", "v"}});
@@ -276,8 +277,7 @@ TEST_CASE_TEMPLATE("a failed try leaves the transaction usable", B, KEFU_STORE_B
   CHECK(later->LockName("busy/name", kTryLock).ok());
 }
 
-TEST_CASE_TEMPLATE("LockName locks names that have no row, with the same rank rule", B,
-                   KEFU_STORE_BACKENDS) {
+TEST_CASE_TEMPLATE("LockName locks names that have no row, with the same rank rule", B, KEFU_STORE_BACKENDS) {
   B backend;
   auto store = backend.Open();
   auto holder = Begin(*store);
@@ -343,8 +343,7 @@ TEST_CASE_TEMPLATE("claims with skip_locked never return a row another transacti
   CHECK(std::set<std::string>(served.begin(), served.end()).size() == kRows);
 }
 
-TEST_CASE_TEMPLATE("live events are published only on commit, and reach every node", B,
-                   KEFU_STORE_BACKENDS) {
+TEST_CASE_TEMPLATE("live events are published only on commit, and reach every node", B, KEFU_STORE_BACKENDS) {
   B backend;
   auto store = backend.Open();
   auto peer = backend.OpenPeer();
@@ -401,10 +400,13 @@ TEST_CASE_TEMPLATE("keys order bytewise and scans honour limits and max_rows", B
   CHECK(all == std::vector<std::string>{"a=1", "a\0=2"s, "a\xff=3", "b=4", "\xff\x01=5"});
   CHECK(Rows(*store, nullptr, "a\0"s, "b") == std::vector<std::string>{"a\0=2"s, "a\xff=3"});
   std::vector<std::string> prefixed;
-  REQUIRE(store->ScanPrefix("a", [&](std::string_view k, std::string_view) {
-    prefixed.emplace_back(k);
-    return true;
-  }).ok());
+  REQUIRE(store
+              ->ScanPrefix("a",
+                           [&](std::string_view k, std::string_view) {
+                             prefixed.emplace_back(k);
+                             return true;
+                           })
+              .ok());
   CHECK(prefixed.size() == 3);
 
   // Longer than a page; max_rows and an early stop.
@@ -419,7 +421,9 @@ TEST_CASE_TEMPLATE("keys order bytewise and scans honour limits and max_rows", B
   REQUIRE(rows.size() == 300);
   CHECK(rows.back() == "page/1299=v");
   int seen = 0;
-  REQUIRE(txn->Scan("page/", "", ScanOptions(), [&](std::string_view, std::string_view) { return ++seen < 5; }).ok());
+  REQUIRE(
+      txn->Scan("page/", "", ScanOptions(), [&](std::string_view, std::string_view) { return ++seen < 5; })
+          .ok());
   CHECK(seen == 5);
 }
 
