@@ -6,7 +6,7 @@
 // (SKIP LOCKED), so that two very different backends serve the same engine code:
 //   - LevelDB (OpenLevelDbStore): embedded, one process. Locks live in the process; a commit is
 //     one synced LevelDB write, concurrent commits sharing one fsync (group commit).
-//   - PostgreSQL (engine/pg_store.h): any number of kefu processes. Locks are PostgreSQL's row
+//   - PostgreSQL (engine/pg/pg_store.h): any number of kefu processes. Locks are PostgreSQL's row
 //     locks; a claim is SELECT ... FOR UPDATE SKIP LOCKED; commits are PostgreSQL transactions.
 // Keys are byte strings compared bytewise (the records module, engine/records.h, owns the
 // layout); values are opaque bytes.
@@ -15,8 +15,11 @@
 // transaction's own writes); consistency comes from locks. Deadlocks are avoided by lock ranks:
 // a transaction waits for a lock only when its rank is higher than that of every lock it holds
 // (any rank >= 0 waits when it holds none); otherwise it only tries, and a lock held elsewhere
-// fails the call with Aborted. A negative rank (kTryLock) never waits. The caller
-// then drops the transaction and runs the operation again (Engine's RunTransaction does).
+// fails the call with Aborted. A negative rank (kTryLock) never waits. A failed try takes
+// nothing and leaves the transaction usable: the caller may go on without that lock (the router
+// skips a conversation someone else holds), or drop the transaction and run the operation again
+// (Engine's RunTransaction does). Any other Aborted (a deadlock the database found, a wait past
+// its timeout) ends the transaction.
 #ifndef KEFU_ENGINE_STORE_H_
 #define KEFU_ENGINE_STORE_H_
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "tools/config_commands.h"
+#include "tools/db_commands.h"
 #include "tools/import_commands.h"
 #include "tools/kb_commands.h"
 #include "tools/knowledge_commands.h"
@@ -113,6 +114,16 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("before", diff_before, "The older KB file")->required();
   diff_cmd->add_option("after", diff_after, "The newer KB file")->required();
 
+  CLI::App* db_cmd = app.add_subcommand("db", "Work with the PostgreSQL store's schema");
+  db_cmd->require_subcommand(1);
+  kefu::DbMigrateArgs migrate;
+  CLI::App* migrate_cmd = db_cmd->add_subcommand("migrate", "Apply kefu's schema migrations to a PostgreSQL database");
+  migrate_cmd->footer(
+      "Nodes apply missing migrations when they start; this runs them alone (e.g. before an upgrade),\n"
+      "under the same advisory lock, and prints the schema version.\n\n"
+      "Example:\n  kefu db migrate --store postgresql://kefu@db.internal:5432/kefu");
+  migrate_cmd->add_option("--store", migrate.store, "The database: a libpq URI, postgresql://...")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -129,6 +140,7 @@ int main(int argc, char** argv) {
     if (*bench_cmd) return kefu::RunKbBench(bench_train, bench_test, bench_json);
     if (*gaps_cmd) return kefu::RunKbGaps(gaps);
     if (*diff_cmd) return kefu::RunKbDiff(diff_before, diff_after);
+    if (*migrate_cmd) return kefu::RunDbMigrate(migrate);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kefu: internal error: %s\n", e.what());
     return 1;
