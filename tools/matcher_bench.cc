@@ -159,12 +159,18 @@ int main(int argc, char** argv) {
   app.add_option("--budget", options_budget, "Centroid index: postings budget of stage 1");
   app.add_option("--max-terms", options_max_terms, "Centroid index: terms kept per centroid (0: all)");
   app.add_option("--rescore", options_rescore, "Centroid index: candidates rescored in stage 2");
+  kefu::MatcherOptions tuned;
+  app.add_option("--unspaced-ngram-max", tuned.features.unspaced_ngram_max, "Character n-grams of unspaced runs: longest");
+  app.add_option("--pair-window", tuned.features.pair_window, "Word pairs within this many positions");
+  app.add_option("--c", tuned.model.c, "Regularisation of the linear model");
+  app.add_option("--max-passes", tuned.model.max_passes, "Training passes");
+  app.add_option("--unknown-word-weight", tuned.unknown_word_weight, "Confidence penalty per unknown word share");
   app.add_option("--rounds", rounds, "Rounds over the test questions; the first warms up (default 3)");
   app.add_option("--scores-out", scores_out, "Write gold, predicted, confidence per test question (TSV)");
   app.add_option("--latencies-out", latencies_out, "Write the per-question latencies in microseconds");
   CLI11_PARSE(app, argc, argv);
 
-  kefu::MatcherOptions options;
+  kefu::MatcherOptions options = tuned;
   options.centroid.postings_budget = options_budget;
   options.centroid.rescore_candidates = options_rescore;
   options.centroid.max_terms_per_class = options_max_terms;
