@@ -58,24 +58,51 @@ std::vector<MatchCandidate> TopCandidates(const std::vector<float>& scores, floa
   return out;
 }
 
+// The share of the word block of `v` (by squared weight) that the scorer counts as evidence for
+// `entry`; 0 when `v` has no known word.
+float SupportedShare(const MatcherModel& t, const SparseVector& v, int entry) {
+  float total = 0, supported = 0;
+  for (size_t i = 0; i < v.word_end; ++i) {
+    const float w2 = v.value[i] * v.value[i];
+    total += w2;
+    const bool supports = t.kind == ScorerKind::kCentroid ? t.centroid.Supports(v.index[i], entry)
+                                                          : t.linear.Supports(v.index[i], entry);
+    if (supports) supported += w2;
+  }
+  return total > 0 ? supported / total : 0.0f;
+}
+
+// Lowers each candidate's confidence by the share of the question's known words that do not
+// support it (MatcherOptions::unsupported_word_weight). The order stays the model's.
+void PenaliseUnsupported(const MatcherModel& t, const SparseVector& v, float unknown_rate,
+                         const MatcherOptions& options, std::vector<MatchCandidate>* candidates) {
+  if (options.unsupported_word_weight == 0) return;
+  for (MatchCandidate& c : *candidates) {
+    const float unsupported = (1.0f - unknown_rate) * (1.0f - SupportedShare(t, v, c.entry));
+    c.confidence -= options.unsupported_word_weight * unsupported;
+  }
+}
+
 // The best `k` entries for features already turned into `v` (with `unknown_rate` from Transform).
 std::vector<MatchCandidate> RankVector(const MatcherModel& t, const SparseVector& v, float unknown_rate,
                                        const MatcherOptions& options, int k) {
   const float penalty = options.unknown_word_weight * unknown_rate;
+  std::vector<MatchCandidate> out;
   if (t.kind == ScorerKind::kCentroid) {
     thread_local std::vector<ClassScore> top;
     t.centroid.TopK(v, k, &top);
-    std::vector<MatchCandidate> out;
     out.reserve(top.size());
     for (const ClassScore& s : top) {
       out.push_back({s.label, options.centroid_margin_scale * (s.score - 0.5f) - penalty});
     }
-    return out;
+  } else {
+    thread_local std::vector<float> scores;
+    scores.resize(t.linear.num_classes());
+    t.linear.Score(v, scores.data());
+    out = TopCandidates(scores, penalty, k);
   }
-  thread_local std::vector<float> scores;
-  scores.resize(t.linear.num_classes());
-  t.linear.Score(v, scores.data());
-  return TopCandidates(scores, penalty, k);
+  PenaliseUnsupported(t, v, unknown_rate, options, &out);
+  return out;
 }
 
 std::vector<MatchCandidate> RankWith(const MatcherModel& t, const TextFeatures& features, const MatcherOptions& options,

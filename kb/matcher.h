@@ -86,6 +86,11 @@ struct MatcherOptions {
   // never seen. Default 2: unknown words are the clearest sign of an out-of-scope question.
   // The centroid index's margin is centroid_margin_scale * (cosine - 0.5), on the same scale.
   float unknown_word_weight = 2.0f;
+  // ... minus unsupported_word_weight * the share of the question's known words (by TF-IDF
+  // weight, scaled by the share of known words) that the entry's model does not count as evidence
+  // for it (a weight of 0 or below). An answer needs evidence beyond one shared keyword: "what's
+  // the wifi password" shares only "password" with the password-reset entry.
+  float unsupported_word_weight = 0.0f;
   // Default 2: cosines in [0, 1] become margins in [-1, 1] like the SVMs'.
   float centroid_margin_scale = 2.0f;
   // Clarify when the runner-up is within this of the best. Default 0.25.

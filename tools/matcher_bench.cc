@@ -162,14 +162,18 @@ int main(int argc, char** argv) {
   kefu::MatcherOptions tuned;
   app.add_option("--unspaced-ngram-max", tuned.features.unspaced_ngram_max, "Character n-grams of unspaced runs: longest");
   app.add_option("--pair-window", tuned.features.pair_window, "Word pairs within this many positions");
+  int han_units = static_cast<int>(tuned.features.han_units);
+  app.add_option("--han-units", han_units, "Chinese word units: 0 character pairs, 1 words, 2 both");
   app.add_option("--c", tuned.model.c, "Regularisation of the linear model");
   app.add_option("--max-passes", tuned.model.max_passes, "Training passes");
   app.add_option("--unknown-word-weight", tuned.unknown_word_weight, "Confidence penalty per unknown word share");
+  app.add_option("--unsupported-word-weight", tuned.unsupported_word_weight, "Confidence penalty per unsupported word share");
   app.add_option("--rounds", rounds, "Rounds over the test questions; the first warms up (default 3)");
   app.add_option("--scores-out", scores_out, "Write gold, predicted, confidence per test question (TSV)");
   app.add_option("--latencies-out", latencies_out, "Write the per-question latencies in microseconds");
   CLI11_PARSE(app, argc, argv);
 
+  tuned.features.han_units = static_cast<kefu::HanUnits>(han_units);
   kefu::MatcherOptions options = tuned;
   options.centroid.postings_budget = options_budget;
   options.centroid.rescore_candidates = options_rescore;
