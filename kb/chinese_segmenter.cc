@@ -10,6 +10,8 @@ extern "C" {
 #include <fstream>
 #include <memory>
 
+#include "base/utf8.h"
+
 namespace kefu {
 
 struct ChineseSegmenter::Friso {
@@ -65,15 +67,38 @@ ChineseSegmenter::~ChineseSegmenter() {
   delete friso_;
 }
 
+namespace {
+
+// Appends the characters of `text` to `words`, one word each.
+void AddCharacters(std::string_view text, std::vector<std::string>* words) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t start = pos;
+    DecodeUtf8(text, &pos);
+    words->emplace_back(text.substr(start, pos - start));
+  }
+}
+
+}  // namespace
+
 void ChineseSegmenter::Segment(std::string_view run, std::vector<std::string>* words) const {
   thread_local std::unique_ptr<friso_task_entry, TaskDeleter> task(friso_new_task());
   thread_local std::string text;
   text.assign(run);  // friso reads a NUL-terminated string
   friso_set_text(task.get(), text.data());
+  // friso silently drops characters it has no entry for (extension A, the newest ideographs,
+  // everything beyond the Basic Multilingual Plane): its words are found in the run in order, and
+  // what lies between them goes out character by character.
+  size_t done = 0;
   while (friso_->config->next_token(friso_->friso, friso_->config, task.get()) != nullptr) {
-    const friso_token_t token = task->token;
-    words->emplace_back(token->word, strnlen(token->word, sizeof(token->word)));
+    const std::string_view word(task->token->word, strnlen(task->token->word, sizeof(task->token->word)));
+    const size_t at = word.empty() ? std::string_view::npos : run.find(word, done);
+    if (at == std::string_view::npos) continue;
+    AddCharacters(run.substr(done, at - done), words);
+    words->emplace_back(word);
+    done = at + word.size();
   }
+  AddCharacters(run.substr(done), words);
 }
 
 }  // namespace kefu

@@ -34,7 +34,8 @@ class ChineseSegmenter {
   ChineseSegmenter& operator=(const ChineseSegmenter&) = delete;
 
   // Appends the words of `run` (normalised text: a run of Han characters, no spaces) to `words`,
-  // in order. Characters that no lexicon word covers come one by one.
+  // in order; their concatenation is `run`. Characters that no lexicon word covers come one by
+  // one.
   // Thread-safe: each thread segments with a task state of its own.
   void Segment(std::string_view run, std::vector<std::string>* words) const;
 

@@ -109,6 +109,14 @@ struct MatcherOptions {
   // for unknown questions, and of the remaining examples held out as known questions. 0.2 each.
   double holdout_entries = 0.2;
   double holdout_examples = 0.2;
+  // Rounds of the holdout calibration, each holding out the next holdout_entries share of the
+  // entries (five rounds: every entry once), their scores pooled. 0 (default) picks 5 for KBs
+  // of at most holdout_rounds_below_examples examples and 1 above: in a small KB one round's
+  // stand-ins are a handful of topics and the threshold moves with which ones were drawn, and
+  // training is cheap; a large KB has stand-ins enough, and four more trainings would double
+  // its build time.
+  int holdout_rounds = 0;
+  size_t holdout_rounds_below_examples = 5000;
   // False skips the holdout calibration (for callers that calibrate with CalibrateOn next);
   // the threshold is then 0 until they do.
   bool calibrate_on_holdout = true;
