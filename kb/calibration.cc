@@ -8,7 +8,7 @@ namespace kefu {
 
 AccuracyFigures ComputeAccuracy(const std::vector<ScoredSample>& samples, float threshold) {
   AccuracyFigures f;
-  size_t top1 = 0, answered_right = 0, oos_escalated = 0, escalated = 0, overall = 0;
+  size_t top1 = 0, answered_right = 0, oos_escalated = 0, escalated = 0, overall = 0, answered_wrong = 0;
   for (const ScoredSample& s : samples) {
     const bool escalate = s.confidence < threshold;
     escalated += escalate;
@@ -18,10 +18,12 @@ AccuracyFigures ComputeAccuracy(const std::vector<ScoredSample>& samples, float 
       const bool right = !escalate && s.predicted == s.gold;
       answered_right += right;
       overall += right;
+      answered_wrong += !escalate && !right;
     } else {
       ++f.out_of_scope;
       oos_escalated += escalate;
       overall += escalate;
+      answered_wrong += !escalate;
     }
   }
   auto ratio = [](size_t a, size_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b); };
@@ -30,6 +32,7 @@ AccuracyFigures ComputeAccuracy(const std::vector<ScoredSample>& samples, float 
   f.oos_recall = ratio(oos_escalated, f.out_of_scope);
   f.oos_precision = ratio(oos_escalated, escalated);
   f.overall_accuracy = ratio(overall, samples.size());
+  f.false_answer_rate = ratio(answered_wrong, samples.size());
   return f;
 }
 

@@ -42,6 +42,9 @@ struct AccuracyFigures {
   double oos_recall = 0;                      // out-of-scope questions escalated
   double oos_precision = 0;                   // escalated questions that were out of scope
   double overall_accuracy = 0;                // out of scope counted as its own class
+  // Questions answered (not escalated) with a wrong entry, in scope or not, over all questions:
+  // the confident wrong answers that hurt a helpdesk most.
+  double false_answer_rate = 0;
 };
 
 // The figures for `samples` when questions with confidence below `threshold` escalate.

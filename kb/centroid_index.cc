@@ -225,4 +225,10 @@ void CentroidIndex::TopK(const SparseVector& v, int k, std::vector<ClassScore>* 
   out->assign(candidates.begin(), candidates.end());
 }
 
+bool CentroidIndex::Supports(uint32_t f, int c) const {
+  const auto begin = term_.begin() + static_cast<std::ptrdiff_t>(class_start_[c]);
+  const auto end = term_.begin() + static_cast<std::ptrdiff_t>(class_start_[c + 1]);
+  return std::binary_search(begin, end, f);
+}
+
 }  // namespace kefu

@@ -62,6 +62,9 @@ class CentroidIndex {
   // are not candidates, so fewer than `k` may come back. Thread-safe.
   void TopK(const SparseVector& v, int k, std::vector<ClassScore>* out) const;
 
+  // True when feature `f` is among class `c`'s centroid terms (weight above 0). Thread-safe.
+  bool Supports(uint32_t f, int c) const;
+
   int num_classes() const { return num_classes_; }
   size_t num_postings() const { return entry_.size(); }
   size_t MemoryBytes() const {

@@ -51,6 +51,10 @@ class LinearModel {
   // Writes num_classes() margins for `v` into `scores`. Thread-safe.
   void Score(const SparseVector& v, float* scores) const;
 
+  // True when the model counts feature `f` (an index below num_features) as evidence for class
+  // `c`: its weight is positive. Thread-safe.
+  bool Supports(uint32_t f, int c) const { return weights_[f * stride_ + static_cast<size_t>(c)] > 0; }
+
   int num_classes() const { return num_classes_; }
   // Classes are scored in blocks of this many (rows are padded to a multiple of it).
   static constexpr int kScoreBlock = 32;

@@ -58,24 +58,51 @@ std::vector<MatchCandidate> TopCandidates(const std::vector<float>& scores, floa
   return out;
 }
 
+// The share of the word block of `v` (by squared weight) that the scorer counts as evidence for
+// `entry`; 0 when `v` has no known word.
+float SupportedShare(const MatcherModel& t, const SparseVector& v, int entry) {
+  float total = 0, supported = 0;
+  for (size_t i = 0; i < v.word_end; ++i) {
+    const float w2 = v.value[i] * v.value[i];
+    total += w2;
+    const bool supports = t.kind == ScorerKind::kCentroid ? t.centroid.Supports(v.index[i], entry)
+                                                          : t.linear.Supports(v.index[i], entry);
+    if (supports) supported += w2;
+  }
+  return total > 0 ? supported / total : 0.0f;
+}
+
+// Lowers each candidate's confidence by the share of the question's known words that do not
+// support it (MatcherOptions::unsupported_word_weight). The order stays the model's.
+void PenaliseUnsupported(const MatcherModel& t, const SparseVector& v, float unknown_rate,
+                         const MatcherOptions& options, std::vector<MatchCandidate>* candidates) {
+  if (options.unsupported_word_weight == 0) return;
+  for (MatchCandidate& c : *candidates) {
+    const float unsupported = (1.0f - unknown_rate) * (1.0f - SupportedShare(t, v, c.entry));
+    c.confidence -= options.unsupported_word_weight * unsupported;
+  }
+}
+
 // The best `k` entries for features already turned into `v` (with `unknown_rate` from Transform).
 std::vector<MatchCandidate> RankVector(const MatcherModel& t, const SparseVector& v, float unknown_rate,
                                        const MatcherOptions& options, int k) {
   const float penalty = options.unknown_word_weight * unknown_rate;
+  std::vector<MatchCandidate> out;
   if (t.kind == ScorerKind::kCentroid) {
     thread_local std::vector<ClassScore> top;
     t.centroid.TopK(v, k, &top);
-    std::vector<MatchCandidate> out;
     out.reserve(top.size());
     for (const ClassScore& s : top) {
       out.push_back({s.label, options.centroid_margin_scale * (s.score - 0.5f) - penalty});
     }
-    return out;
+  } else {
+    thread_local std::vector<float> scores;
+    scores.resize(t.linear.num_classes());
+    t.linear.Score(v, scores.data());
+    out = TopCandidates(scores, penalty, k);
   }
-  thread_local std::vector<float> scores;
-  scores.resize(t.linear.num_classes());
-  t.linear.Score(v, scores.data());
-  return TopCandidates(scores, penalty, k);
+  PenaliseUnsupported(t, v, unknown_rate, options, &out);
+  return out;
 }
 
 std::vector<MatchCandidate> RankWith(const MatcherModel& t, const TextFeatures& features, const MatcherOptions& options,
@@ -102,33 +129,30 @@ class Rng {  // splitmix64, for the calibration holdout
   uint64_t state_;
 };
 
-// Calibrates on the KB alone: a model trained without some entries (their questions stand in
-// for questions the KB cannot answer) and without some examples of the others. That model uses
-// `scorer`, the final model's: the threshold is compared with that scorer's confidences. (Left to
-// kAuto, a KB just above the switch point calibrated a linear model, trained on 80% of its entries,
-// for a centroid index: the wrong confidence scale, and a slow training for nothing.)
-float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::vector<int>& labels, int num_entries,
-                         const MatcherOptions& options, ScorerKind scorer, const Matcher::Progress& progress,
-                         AccuracyFigures* expected) {
-  Rng rng(options.seed);
-  std::vector<int> entries(num_entries);
-  std::iota(entries.begin(), entries.end(), 0);
-  for (int i = num_entries - 1; i > 0; --i) std::swap(entries[i], entries[rng.Next() % (i + 1)]);
-  const int held_entries = std::max(1, static_cast<int>(options.holdout_entries * num_entries + 0.5));
-  std::vector<int> new_label(num_entries, -1);  // -1: held out as unknown
+// Scores, for one round of the holdout calibration, the examples of the entries at positions
+// [first, last) of `order` (held out: they stand in for questions the KB cannot answer) with a
+// model trained without them and without some examples of the other entries (held out as known
+// questions). That model uses `scorer`, the final model's: the threshold is compared with that
+// scorer's confidences. (Left to kAuto, a KB just above the switch point calibrated a linear
+// model, trained on 80% of its entries, for a centroid index: the wrong confidence scale, and a
+// slow training for nothing.)
+void ScoreHoldoutRound(const std::vector<TextFeatures>& features, const std::vector<int>& labels,
+                       const std::vector<int>& order, size_t first, size_t last, const MatcherOptions& options,
+                       ScorerKind scorer, Rng* rng, const Matcher::Progress& progress,
+                       std::vector<ScoredSample>* samples) {
+  std::vector<int> new_label(order.size(), -1);  // -1: held out as unknown
   int kept = 0;
-  for (int i = held_entries; i < num_entries; ++i) new_label[entries[i]] = kept++;
-
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i < first || i >= last) new_label[order[i]] = kept++;
+  }
   std::vector<int> train_count(kept, 0);
   std::vector<const TextFeatures*> train_docs;
   std::vector<int> train_labels;
-  std::vector<size_t> held_known, held_unknown;
+  std::vector<size_t> held;
   for (size_t i = 0; i < features.size(); ++i) {
     const int label = new_label[labels[i]];
-    if (label < 0) {
-      held_unknown.push_back(i);
-    } else if (train_count[label] > 0 && rng.Uniform() < options.holdout_examples) {
-      held_known.push_back(i);
+    if (label < 0 || (train_count[label] > 0 && rng->Uniform() < options.holdout_examples)) {
+      held.push_back(i);
     } else {
       ++train_count[label];
       train_docs.push_back(&features[i]);
@@ -139,15 +163,33 @@ float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::v
   held_options.scorer = scorer;
   const MatcherModel t = TrainOn(train_docs, train_labels, kept, held_options, AutoMinDf(train_docs.size()), progress,
                                  "calibrating");
-  std::vector<ScoredSample> samples;
-  for (size_t i : held_known) {
+  for (size_t i : held) {
+    const int gold = new_label[labels[i]];
     const auto top = RankWith(t, features[i], options, 1);
-    samples.push_back(top.empty() ? ScoredSample{-1e9f, new_label[labels[i]], -1}
-                                  : ScoredSample{top[0].confidence, new_label[labels[i]], top[0].entry});
+    samples->push_back(top.empty() ? ScoredSample{-1e9f, gold, -1} : ScoredSample{top[0].confidence, gold, top[0].entry});
   }
-  for (size_t i : held_unknown) {
-    const auto top = RankWith(t, features[i], options, 1);
-    samples.push_back(top.empty() ? ScoredSample{-1e9f, -1, -1} : ScoredSample{top[0].confidence, -1, top[0].entry});
+}
+
+// Calibrates on the KB alone: holdout_rounds rounds (see MatcherOptions), each holding out a
+// different share of the entries, their scores pooled.
+float CalibrateOnHoldout(const std::vector<TextFeatures>& features, const std::vector<int>& labels, int num_entries,
+                         const MatcherOptions& options, ScorerKind scorer, const Matcher::Progress& progress,
+                         AccuracyFigures* expected) {
+  Rng rng(options.seed);
+  std::vector<int> order(num_entries);
+  std::iota(order.begin(), order.end(), 0);
+  for (int i = num_entries - 1; i > 0; --i) std::swap(order[i], order[rng.Next() % (i + 1)]);
+  const size_t held_entries = std::max(1, static_cast<int>(options.holdout_entries * num_entries + 0.5));
+  const int rounds = options.holdout_rounds > 0 ? options.holdout_rounds
+                     : features.size() <= options.holdout_rounds_below_examples ? 5 : 1;
+  std::vector<ScoredSample> samples;
+  for (int r = 0; r < rounds; ++r) {
+    // Round r holds out the r-th block of held_entries entries, wrapping round the order.
+    const size_t first = (r * held_entries) % order.size();
+    std::vector<int> rotated(order.begin() + first, order.end());
+    rotated.insert(rotated.end(), order.begin(), order.begin() + first);
+    ScoreHoldoutRound(features, labels, rotated, 0, std::min(held_entries, rotated.size() - 1), options, scorer,
+                      &rng, progress, &samples);
   }
   CalibrationOptions calibration = options.calibration;
   calibration.target_oos_recall = options.holdout_target_oos_recall;

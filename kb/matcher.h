@@ -86,6 +86,11 @@ struct MatcherOptions {
   // never seen. Default 2: unknown words are the clearest sign of an out-of-scope question.
   // The centroid index's margin is centroid_margin_scale * (cosine - 0.5), on the same scale.
   float unknown_word_weight = 2.0f;
+  // ... minus unsupported_word_weight * the share of the question's known words (by TF-IDF
+  // weight, scaled by the share of known words) that the entry's model does not count as evidence
+  // for it (a weight of 0 or below). An answer needs evidence beyond one shared keyword: "what's
+  // the wifi password" shares only "password" with the password-reset entry.
+  float unsupported_word_weight = 0.0f;
   // Default 2: cosines in [0, 1] become margins in [-1, 1] like the SVMs'.
   float centroid_margin_scale = 2.0f;
   // Clarify when the runner-up is within this of the best. Default 0.25.
@@ -104,6 +109,14 @@ struct MatcherOptions {
   // for unknown questions, and of the remaining examples held out as known questions. 0.2 each.
   double holdout_entries = 0.2;
   double holdout_examples = 0.2;
+  // Rounds of the holdout calibration, each holding out the next holdout_entries share of the
+  // entries (five rounds: every entry once), their scores pooled. 0 (default) picks 5 for KBs
+  // of at most holdout_rounds_below_examples examples and 1 above: in a small KB one round's
+  // stand-ins are a handful of topics and the threshold moves with which ones were drawn, and
+  // training is cheap; a large KB has stand-ins enough, and four more trainings would double
+  // its build time.
+  int holdout_rounds = 0;
+  size_t holdout_rounds_below_examples = 5000;
   // False skips the holdout calibration (for callers that calibrate with CalibrateOn next);
   // the threshold is then 0 until they do.
   bool calibrate_on_holdout = true;

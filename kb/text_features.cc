@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "base/utf8.h"
+#include "kb/chinese_segmenter.h"
 #include "kb/normalize.h"
 #include "kb/tokenizer.h"
 
@@ -80,7 +81,13 @@ void ExtractFeatures(std::string_view text, const FeatureOptions& options, TextF
 
 void ExtractNormalizedFeatures(std::string_view normalized, const FeatureOptions& options, TextFeatures* out) {
   for (auto& block : out->hashes) block.clear();
-  const std::vector<Token> tokens = Tokenize(normalized);
+  // The lexicon (about 0.2 s and 20 MB) loads only once a text could hold Han characters: their
+  // UTF-8 starts with a byte of 0xE3 or above, and an English-only KB never loads it.
+  const bool may_have_han = std::any_of(normalized.begin(), normalized.end(),
+                                        [](char c) { return static_cast<unsigned char>(c) >= 0xE3; });
+  const ChineseSegmenter* segmenter =
+      options.han_units != HanUnits::kPairs && may_have_han ? ChineseSegmenter::Shared() : nullptr;
+  const std::vector<Token> tokens = Tokenize(normalized, options.han_units, segmenter);
   std::vector<uint64_t>& units = out->hashes[kWordBlock];
   for (const Token& token : tokens) {
     for (const std::string& unit : token.units) units.push_back(HashBytes(unit, kSeeds[kWordBlock]));
@@ -186,6 +193,7 @@ float Vectorizer::Transform(const TextFeatures& features, SparseVector* out) con
       const float scale = 1.0f / std::sqrt(norm2);
       for (size_t k = block_start; k < out->value.size(); ++k) out->value[k] *= scale;
     }
+    if (b == kWordBlock) out->word_end = out->index.size();
   }
   return unknown_rate;
 }

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kb/tokenizer.h"
+
 namespace kefu {
 
 struct FeatureOptions {
@@ -24,6 +26,10 @@ struct FeatureOptions {
   // Word pairs (u_i, u_j) with 0 < j - i <= pair_window. Default 3; pairs capture phrases
   // ("cancel order") and survive inserted words ("cancel my order").
   int pair_window = 3;
+  // Word units of Chinese text: the segmenter's words (ChineseSegmenter::Shared()), character
+  // pairs, or both. Default: words (see kb/chinese_segmenter.h for the measurements). Without
+  // friso's lexicon on the machine, character pairs.
+  HanUnits han_units = HanUnits::kWords;
 };
 
 enum FeatureBlock { kWordBlock = 0, kPairBlock = 1, kCharBlock = 2, kNumBlocks = 3 };
@@ -43,9 +49,12 @@ void ExtractNormalizedFeatures(std::string_view normalized, const FeatureOptions
 struct SparseVector {
   std::vector<uint32_t> index;
   std::vector<float> value;
+  // Vectors made by Vectorizer::Transform: the word block is [0, word_end), each block sorted.
+  size_t word_end = 0;
   void clear() {
     index.clear();
     value.clear();
+    word_end = 0;
   }
 };
 

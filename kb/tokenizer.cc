@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "base/utf8.h"
+#include "kb/chinese_segmenter.h"
 #include "kb/normalize.h"
 
 namespace kefu {
@@ -27,7 +28,20 @@ bool IsLowerAsciiWord(std::string_view w) {
   return !w.empty();
 }
 
-void AddUnspacedUnits(const std::string& run, Token* token) {
+bool IsHan(char32_t cp) {
+  return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+         (cp >= 0x20000 && cp <= 0x3134F);
+}
+
+bool AllHan(std::string_view run) {
+  size_t pos = 0;
+  while (pos < run.size()) {
+    if (!IsHan(DecodeUtf8(run, &pos))) return false;
+  }
+  return true;
+}
+
+void AddPairUnits(const std::string& run, Token* token) {
   std::vector<size_t> starts;
   size_t pos = 0;
   while (pos < run.size()) {
@@ -45,6 +59,17 @@ void AddUnspacedUnits(const std::string& run, Token* token) {
   }
 }
 
+// Words for a run of Han characters when a segmenter is there, character pairs otherwise (and
+// for runs of Kana, Thai, ... which the segmenter does not know).
+void AddUnspacedUnits(const std::string& run, HanUnits han, const ChineseSegmenter* segmenter, Token* token) {
+  if (han == HanUnits::kPairs || segmenter == nullptr || !AllHan(run)) {
+    AddPairUnits(run, token);
+    return;
+  }
+  segmenter->Segment(run, &token->units);
+  if (han == HanUnits::kWordsAndPairs && token->units.size() > 1) AddPairUnits(run, token);
+}
+
 }  // namespace
 
 std::string StemEnglish(std::string_view word) {
@@ -58,7 +83,7 @@ std::string StemEnglish(std::string_view word) {
   return std::string(reinterpret_cast<const char*>(stem), static_cast<size_t>(sb_stemmer_length(stemmer)));
 }
 
-std::vector<Token> Tokenize(std::string_view normalized) {
+std::vector<Token> Tokenize(std::string_view normalized, HanUnits han, const ChineseSegmenter* segmenter) {
   std::vector<Token> tokens;
   std::string current;
   bool current_unspaced = false;
@@ -67,7 +92,7 @@ std::vector<Token> Tokenize(std::string_view normalized) {
     Token token;
     token.unspaced = current_unspaced;
     if (current_unspaced) {
-      AddUnspacedUnits(current, &token);
+      AddUnspacedUnits(current, han, segmenter, &token);
     } else {
       token.units.push_back(StemEnglish(current));
     }

@@ -20,9 +20,21 @@ struct Token {
   bool unspaced = false;
 };
 
+class ChineseSegmenter;
+
+// How the word units of a run of Han characters are made.
+enum class HanUnits {
+  kPairs,          // overlapping character pairs: no dictionary
+  kWords,          // the segmenter's words
+  kWordsAndPairs,  // both
+};
+
 // Returns the tokens of `normalized` (the output of NormalizeText): runs of word characters
-// split at spaces and at every change between spaced and unspaced scripts. Thread-safe.
-std::vector<Token> Tokenize(std::string_view normalized);
+// split at spaces and at every change between spaced and unspaced scripts. Runs of Han
+// characters get units as `han` says, through `segmenter` (character pairs when it is null).
+// Thread-safe.
+std::vector<Token> Tokenize(std::string_view normalized, HanUnits han = HanUnits::kPairs,
+                            const ChineseSegmenter* segmenter = nullptr);
 
 // Returns the English Snowball (Porter2) stem of a lower-case ASCII word, or the word itself
 // when it holds anything else. Thread-safe.

@@ -36,6 +36,7 @@ TEST_CASE("ComputeAccuracy: every figure at a threshold between samples") {
   CHECK(f.oos_recall == doctest::Approx(3.0 / 4));                      // 0.4 0.2 0.1 escalated
   CHECK(f.oos_precision == doctest::Approx(3.0 / 5));                   // of 5 escalated, 3 out of scope
   CHECK(f.overall_accuracy == doctest::Approx(5.0 / 9));                // 2 answered right + 3 escalated
+  CHECK(f.false_answer_rate == doctest::Approx(2.0 / 9));               // 0.7 (out of scope), 0.6 (wrong entry)
 }
 
 TEST_CASE("ComputeAccuracy: a question at exactly the threshold is answered") {
@@ -53,6 +54,7 @@ TEST_CASE("ComputeAccuracy: the extremes, and empty denominators give 0") {
   CHECK(none.oos_recall == 0);
   CHECK(none.oos_precision == 0);  // nothing escalated: 0/0
   CHECK(none.overall_accuracy == doctest::Approx(4.0 / 9));
+  CHECK(none.false_answer_rate == doctest::Approx(5.0 / 9));  // four out of scope + one wrong entry
 
   const AccuracyFigures all = ComputeAccuracy(Samples(), 1.0f);  // everything escalated
   CHECK(all.in_scope_accuracy == doctest::Approx(4.0 / 5));      // top-1 ignores the threshold
@@ -60,6 +62,7 @@ TEST_CASE("ComputeAccuracy: the extremes, and empty denominators give 0") {
   CHECK(all.oos_recall == 1);
   CHECK(all.oos_precision == doctest::Approx(4.0 / 9));
   CHECK(all.overall_accuracy == doctest::Approx(4.0 / 9));
+  CHECK(all.false_answer_rate == 0);
 
   const AccuracyFigures empty = ComputeAccuracy({}, 0.5f);
   CHECK(empty.in_scope == 0);

@@ -26,11 +26,12 @@ struct Sample {
   double min_top1;  // in-scope top-1 accuracy of Rank on the held-out questions
 };
 
-// Floors measured when the samples were written: hr-zh 0.9045, hr-en 0.8679, shop-en 0.9231.
+// Floors measured when the samples were written: hr-zh 0.9045, hr-en 0.8679, shop-en 0.9231; raised
+// with issue 18's paraphrases (and its added held-out questions): hr-zh 0.9381, hr-en 0.9179.
 // Do not lower them; a failure here is a regression to report.
 constexpr Sample kSamples[] = {
-    {"hr-zh", 40, 0.90},
-    {"hr-en", 40, 0.85},
+    {"hr-zh", 40, 0.93},
+    {"hr-en", 40, 0.91},
     {"shop-en", 30, 0.90},
 };
 constexpr double kMinOosEscalated = 0.80;
@@ -130,6 +131,32 @@ TEST_CASE("every sample matcher escalates at least 80% of its out-of-scope quest
     const double rate = static_cast<double>(escalated) / static_cast<double>(oos);
     MESSAGE(std::string(s.name) << ": escalated " << escalated << "/" << oos << " out-of-scope questions");
     CHECK(rate >= kMinOosEscalated);
+  }
+}
+
+// Near-domain out-of-scope questions (kb/samples/*.near-domain.jsonl): questions employees ask an HR
+// desk that its KB does not cover, sharing words with entries ("what's the office wifi password").
+// Floors measured when issue 18's files were written (hr-en 8/12, hr-zh 11/12 escalated by Match;
+// the others clarified or, hr-en 2/12, answered). Do not lower them.
+struct NearDomain {
+  const char* name;
+  size_t min_escalated;
+};
+constexpr NearDomain kNearDomain[] = {{"hr-en", 8}, {"hr-zh", 11}};
+
+TEST_CASE("the HR samples escalate their near-domain out-of-scope questions") {
+  for (const NearDomain& s : kNearDomain) {
+    CAPTURE(std::string(s.name));
+    const Loaded& l = Load(s.name);
+    auto questions = LoadLabelledQuestions(SamplePath(std::string(s.name) + ".near-domain.jsonl"));
+    REQUIRE_MESSAGE(questions.ok(), questions.status().ToString());
+    size_t escalated = 0;
+    for (const LabelledQuestion& q : *questions) {
+      CHECK(q.intent == "oos");
+      escalated += l.matcher->Match(q.text).decision == MatchDecision::kEscalate;
+    }
+    MESSAGE(std::string(s.name) << ": escalated " << escalated << "/" << questions->size() << " near-domain questions");
+    CHECK(escalated >= s.min_escalated);
   }
 }
 

@@ -250,6 +250,7 @@ int RunKbEval(const EvalArgs& args) {
     num("oos_recall", Fixed(f.oos_recall, 4));
     num("oos_precision", Fixed(f.oos_precision, 4));
     num("overall_accuracy", Fixed(f.overall_accuracy, 4));
+    num("false_answer_rate", Fixed(f.false_answer_rate, 4));
     num("build_seconds", Fixed(build_seconds, 3));
     num("us_per_query_p50", Fixed(p50, 1));
     num("us_per_query_p99", Fixed(p99, 1));
@@ -278,6 +279,7 @@ int RunKbEval(const EvalArgs& args) {
   std::printf("out-of-scope recall              %.2f%%\n", 100 * f.oos_recall);
   std::printf("out-of-scope precision           %.2f%%\n", 100 * f.oos_precision);
   std::printf("overall accuracy                 %.2f%%\n", 100 * f.overall_accuracy);
+  std::printf("false answers (answered wrong)   %.2f%%\n", 100 * f.false_answer_rate);
   std::printf("threshold %.4f (%s, %s)\n", (*matcher)->threshold(), source.name.c_str(),
               std::string(CalibrationObjectiveName(options.calibration.objective)).c_str());
   std::printf("build %.3f s; per question p50 %.1f us, p99 %.1f us; peak memory %.1f MB\n", build_seconds, p50, p99,

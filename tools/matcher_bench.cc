@@ -132,6 +132,41 @@ kefu::Result<Synthetic> MakeSynthetic(size_t entries, int examples, const std::s
   return s;
 }
 
+// What Match decided for the test questions, by whether they were in scope.
+struct Decisions {
+  size_t answered_right = 0, answered_wrong = 0, clarified_with_gold = 0, clarified_without = 0, escalated = 0;
+  size_t oos_answered = 0, oos_clarified = 0, oos_escalated = 0;
+
+  void Add(const kefu::MatchResult& r, int gold) {
+    const bool escalate = r.decision != kefu::MatchDecision::kAnswer && r.decision != kefu::MatchDecision::kClarify;
+    if (gold < 0) {
+      oos_answered += r.decision == kefu::MatchDecision::kAnswer;
+      oos_clarified += r.decision == kefu::MatchDecision::kClarify;
+      oos_escalated += escalate;
+      return;
+    }
+    if (r.decision == kefu::MatchDecision::kAnswer) {
+      (r.candidates[0].entry == gold ? answered_right : answered_wrong) += 1;
+    } else if (r.decision == kefu::MatchDecision::kClarify) {
+      bool has = false;
+      for (const auto& c : r.candidates) has = has || c.entry == gold;
+      (has ? clarified_with_gold : clarified_without) += 1;
+    } else {
+      ++escalated;
+    }
+  }
+  std::string Json() const {
+    char buf[400];
+    std::snprintf(buf, sizeof(buf),
+                  "{\"answered_right\":%zu,\"answered_wrong\":%zu,\"clarified_with_gold\":%zu,"
+                  "\"clarified_without_gold\":%zu,\"escalated\":%zu,\"oos_answered\":%zu,\"oos_clarified\":%zu,"
+                  "\"oos_escalated\":%zu}",
+                  answered_right, answered_wrong, clarified_with_gold, clarified_without, escalated, oos_answered,
+                  oos_clarified, oos_escalated);
+    return buf;
+  }
+};
+
 std::pair<double, double> Percentiles(std::vector<double> v) {
   if (v.empty()) return {0, 0};
   std::sort(v.begin(), v.end());
@@ -159,12 +194,26 @@ int main(int argc, char** argv) {
   app.add_option("--budget", options_budget, "Centroid index: postings budget of stage 1");
   app.add_option("--max-terms", options_max_terms, "Centroid index: terms kept per centroid (0: all)");
   app.add_option("--rescore", options_rescore, "Centroid index: candidates rescored in stage 2");
+  kefu::MatcherOptions tuned;
+  app.add_option("--unspaced-ngram-max", tuned.features.unspaced_ngram_max, "Character n-grams of unspaced runs: longest");
+  app.add_option("--pair-window", tuned.features.pair_window, "Word pairs within this many positions");
+  int han_units = static_cast<int>(tuned.features.han_units);
+  app.add_option("--han-units", han_units, "Chinese word units: 0 character pairs, 1 words, 2 both");
+  app.add_option("--c", tuned.model.c, "Regularisation of the linear model");
+  app.add_option("--clarify-band", tuned.clarify_band, "Clarify down to this far below the threshold");
+  app.add_option("--holdout-rounds", tuned.holdout_rounds, "Rounds of the holdout calibration (0: auto)");
+  app.add_option("--seed", tuned.seed, "Seed of the holdout calibration");
+  app.add_option("--holdout-target", tuned.holdout_target_oos_recall, "Out-of-scope recall asked of the holdout calibration");
+  app.add_option("--max-passes", tuned.model.max_passes, "Training passes");
+  app.add_option("--unknown-word-weight", tuned.unknown_word_weight, "Confidence penalty per unknown word share");
+  app.add_option("--unsupported-word-weight", tuned.unsupported_word_weight, "Confidence penalty per unsupported word share");
   app.add_option("--rounds", rounds, "Rounds over the test questions; the first warms up (default 3)");
   app.add_option("--scores-out", scores_out, "Write gold, predicted, confidence per test question (TSV)");
   app.add_option("--latencies-out", latencies_out, "Write the per-question latencies in microseconds");
   CLI11_PARSE(app, argc, argv);
 
-  kefu::MatcherOptions options;
+  tuned.features.han_units = static_cast<kefu::HanUnits>(han_units);
+  kefu::MatcherOptions options = tuned;
   options.centroid.postings_budget = options_budget;
   options.centroid.rescore_candidates = options_rescore;
   options.centroid.max_terms_per_class = options_max_terms;
@@ -246,15 +295,17 @@ int main(int argc, char** argv) {
           << "\t" << samples[i].confidence << "\n";
     }
   }
+  Decisions decisions;
   std::vector<double> micros;
   double cpu_seconds = 0;
   size_t cpu_queries = 0;
   for (int round = 0; round < rounds; ++round) {
     const double cpu_start = ThreadCpuSeconds();
-    for (const auto& q : test) {
+    for (size_t i = 0; i < test.size(); ++i) {
       const auto start = Clock::now();
-      const kefu::MatchResult r = (*matcher)->Match(q.text);
+      const kefu::MatchResult r = (*matcher)->Match(test[i].text);
       const double us = SecondsSince(start) * 1e6;
+      if (round == 0) decisions.Add(r, samples[i].gold);
       if (round > 0 || rounds == 1) micros.push_back(us);
       if (r.candidates.size() > 1000) std::abort();  // keeps the call from being optimised away
     }
@@ -274,11 +325,12 @@ int main(int argc, char** argv) {
       "\"calibrate_seconds\":%.3f,\"cpu_us_per_query_mean\":%.1f,"
       "\"features\":%zu,\"model_bytes\":%zu,\"us_per_query_p50\":%.1f,\"us_per_query_p99\":%.1f,"
       "\"test_questions\":%zu,\"in_scope_accuracy\":%.4f,\"in_scope_accuracy_at_threshold\":%.4f,\"oos_recall\":%.4f,"
-      "\"threshold\":%.4f,\"calibration\":\"%s\",\"peak_rss_bytes\":%zu,\"rss_before_build_bytes\":%zu}\n",
+      "\"threshold\":%.4f,\"calibration\":\"%s\",\"peak_rss_bytes\":%zu,\"rss_before_build_bytes\":%zu,"
+      "\"decisions\":%s}\n",
       kb.entries.size(), train_questions, std::string(kefu::ScorerKindName((*matcher)->scorer())).c_str(),
       build_seconds, build_cpu_seconds, calibrate_seconds, cpu_queries ? cpu_seconds * 1e6 / cpu_queries : 0.0,
       (*matcher)->num_features(), (*matcher)->MemoryBytes(), p50, p99, test.size(),
       f.in_scope_accuracy, f.in_scope_accuracy_at_threshold, f.oos_recall, (*matcher)->threshold(),
-      (*matcher)->threshold_source().name.c_str(), PeakRssBytes(), rss_before);
+      (*matcher)->threshold_source().name.c_str(), PeakRssBytes(), rss_before, decisions.Json().c_str());
   return 0;
 }

@@ -1,6 +1,7 @@
 // The text path of every customer message: NormalizeText, Tokenize, and a real matcher's Match and
 // Rank (built once from the shop sample KB). Normalised text is valid UTF-8 with no leading,
-// trailing or double spaces; tokens are never empty.
+// trailing or double spaces; tokens are never empty, with character pairs or friso's words for Han
+// runs alike, and a Han run's words are valid UTF-8 (friso reads customer text).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "base/utf8.h"
+#include "kb/chinese_segmenter.h"
 #include "kb/knowledge_base.h"
 #include "kb/matcher.h"
 #include "kb/normalize.h"
@@ -38,6 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const kefu::Token& t : kefu::Tokenize(normalized)) {
     kefu::fuzz::Expect(!t.text.empty());
     for (const std::string& unit : t.units) kefu::fuzz::Expect(!unit.empty());
+  }
+  const auto* segmenter = kefu::ChineseSegmenter::Shared();
+  for (const kefu::Token& t : kefu::Tokenize(normalized, kefu::HanUnits::kWords, segmenter)) {
+    kefu::fuzz::Expect(!t.text.empty());
+    for (const std::string& unit : t.units) kefu::fuzz::Expect(!unit.empty() && kefu::IsValidUtf8(unit));
   }
   const kefu::Matcher& matcher = SharedMatcher();
   (void)matcher.Match(text);

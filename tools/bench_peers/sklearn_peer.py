@@ -2,8 +2,9 @@
 """scikit-learn peer of `tools/bench peers`: TF-IDF + LinearSVC, measured as kefu is measured.
 
 Usage: sklearn_peer.py CONFIG TRAIN.jsonl QUESTIONS.tsv SCORES.tsv LATENCIES.txt
-CONFIG is "word" (word 1-2 grams: the usual baseline) or "word+char" (word 1-2 grams plus
-character 2-5 grams inside word boundaries, the features closest to kefu's). Both use sublinear
+CONFIG is "word" (word 1-2 grams: the usual baseline), "word+char" (word 1-2 grams plus
+character 2-5 grams inside word boundaries, the features closest to kefu's) or "char" (character
+1-3 grams over the whole text: the usual baseline for Chinese, which has no spaces). Both use sublinear
 tf and scikit-learn's defaults otherwise (LinearSVC C=1, squared hinge, one-vs-rest: liblinear).
 Prints one JSON line with train_seconds. Latency: per single question, vectorise + decision
 function + argmax, one question at a time over three rounds; the first (warm-up) is not kept.
@@ -39,11 +40,13 @@ def main():
     word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     if config == "word":
         vectorizer = word
+    elif config == "char":
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
     elif config == "word+char":
         vectorizer = FeatureUnion([("word", word),
                                    ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))])
     else:
-        sys.exit("config: word or word+char")
+        sys.exit("config: word, word+char or char")
     x = vectorizer.fit_transform(texts)
     clf = LinearSVC(C=1.0)
     clf.fit(x, labels)
