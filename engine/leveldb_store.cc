@@ -276,8 +276,8 @@ Result<std::unique_ptr<Store>> OpenMemoryStore() {
   std::unique_ptr<leveldb::Env> env(leveldb::NewMemEnv(leveldb::Env::Default()));
   StoreOptions options;
   options.sync = false;  // nothing to sync in memory
-  options.block_cache_bytes = size_t{1} << 20;
-  options.write_buffer_bytes = size_t{1} << 20;
+  options.block_cache_bytes = size_t{8} << 20;
+  options.write_buffer_bytes = size_t{16} << 20;  // fewer flushes and compactions: tests and the CPU bench measure kefu, not LevelDB's background work
   return Open("/kefu-memory-store", options, std::move(env));
 }
 

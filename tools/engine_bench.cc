@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     kefu::SystemClock clock;
     kefu::EngineOptions options;
     options.max_conversations_per_customer_minute = 1 << 30;
+    options.max_messages_per_conversation = UINT64_MAX;  // a long run would hit the cap
     auto engine = kefu::Engine::Open(config, std::move(*store), &clock, options);
     if (!engine.ok()) {
       std::fprintf(stderr, "%s\n", engine.status().ToString().c_str());

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   kefu::SystemClock clock;
   kefu::EngineOptions options;
   options.max_conversations_per_customer_minute = 1 << 30;
+  options.max_messages_per_conversation = UINT64_MAX;
 
   auto open = [&](bool sync) -> std::unique_ptr<kefu::Engine> {
     kefu::StoreOptions store_options;
