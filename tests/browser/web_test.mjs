@@ -56,7 +56,8 @@ async function desktopScenario() {
   });
 
   await step('a clarify choice is clickable and answers that entry', async () => {
-    await ask(customer, 'leave');
+    // A vague question the HR desk clarifies (`kefu ask --kb kb/samples/hr-en.json "my leave"`).
+    await ask(customer, 'my leave');
     const choice = customer.locator(W('.choice.clarify'), { hasText: 'Leave balance and entitlement' }).last();
     await choice.waitFor();
     assert.equal(await choice.getAttribute('data-entry'), 'leave.balance');
