@@ -72,7 +72,9 @@ BodyPlan PlanBody(const httplib::Request& req, bool routed, size_t route_limit, 
   }
   uint64_t length = 0;
   if (lengths > 0) {
-    const std::string_view text = Trim(req.get_header_value("Content-Length"));
+    // get_header_value returns a copy: keep it alive while `text` views it.
+    const std::string header = req.get_header_value("Content-Length");
+    const std::string_view text = Trim(header);
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
     if (lengths > 1 || text.empty() || ec != std::errc() || end != text.data() + text.size()) {
       return RefuseNow(400, "invalid_argument", "malformed Content-Length");

@@ -21,7 +21,7 @@ struct ObjectKeys {
 
 const std::vector<ObjectKeys>& KeyTable() {
   static const std::vector<ObjectKeys> table = {
-      {"", {"desks", "trusted_proxies"}},
+      {"", {"desks", "trusted_proxies", "store"}},
       {"desks[]", {"id", "name", "ticket_prefix", "knowledge_bases", "default_team", "welcome", "business_hours",
                    "settings", "allowed_origins", "app_secret", "legacy_hmac", "app_webhook", "wecom", "agents"}},
       {"desks[].welcome", {"en", "zh"}},
@@ -288,6 +288,7 @@ Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file, std
   if (!s.ok()) return AtLine(json, file, {}, "", s);
   KefuConfig config;
   s = root->GetStringArray("trusted_proxies", Presence::kOptional, 100, 64, &config.trusted_proxies);
+  if (s.ok()) s = root->GetString("store", Presence::kOptional, &config.store, 4096);
   if (!s.ok()) return AtLine(json, file, {}, "", s);
   for (rapidjson::SizeType i = 0; i < desks->Size(); ++i) {
     const std::vector<JsonPathStep> at_desk = {JsonPathStep::Member("desks"), JsonPathStep::Item(i)};

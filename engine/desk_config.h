@@ -85,6 +85,8 @@ struct KefuConfig {
   std::vector<DeskConfig> desks;
   // Reverse proxies whose X-Forwarded-For names the client (CIDRs; the adapters parse them).
   std::vector<std::string> trusted_proxies;
+  // Where the data lives: "" LevelDB under --data; a postgresql:// URI for a shared store.
+  std::string store;
 };
 
 // Parses a config; relative KB paths resolve against `base_dir`. InvalidArgument naming

@@ -697,7 +697,7 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Engine::~Engine() { WakeAll(); }
 
-Result<std::unique_ptr<Engine>> Engine::Open(const KefuConfig& config, std::unique_ptr<Store> store, Clock* clock,
+Result<std::unique_ptr<Engine>> Engine::Open(const KefuConfig& config, std::unique_ptr<Store> store, const Clock* clock,
                                              const EngineOptions& options) {
   KEFU_RETURN_IF_ERROR(InitCrypto());
   auto impl = std::make_unique<Impl>();

@@ -189,7 +189,7 @@ class Engine {
   // matchers, restores conversations, queue order, assignments, tickets and stats from the store
   // (agents come back offline), and creates the config's seed agents that do not exist yet.
   // InvalidArgument naming the file for a bad KB; the store's error when it cannot be read.
-  static Result<std::unique_ptr<Engine>> Open(const KefuConfig& config, std::unique_ptr<Store> store, Clock* clock,
+  static Result<std::unique_ptr<Engine>> Open(const KefuConfig& config, std::unique_ptr<Store> store, const Clock* clock,
                                               const EngineOptions& options = {});
   ~Engine();
 

@@ -138,7 +138,7 @@ class Op {
 };
 
 struct Engine::Impl {
-  Clock* clock = nullptr;
+  const Clock* clock = nullptr;
   EngineOptions options;
   std::unique_ptr<Store> store;
   std::unique_ptr<WorkingSet> cache;

@@ -104,7 +104,7 @@ Status MigrateEvents(Store* store, ChunkWriter& out, const std::string& desk, St
 }
 
 // Phase 1: every layout-2 row, beside the old ones.
-Status WriteLayout2(Store* store, Clock* clock, const std::function<void(const std::string&)>& progress) {
+Status WriteLayout2(Store* store, const Clock* clock, const std::function<void(const std::string&)>& progress) {
   WorkingSet cache(size_t{16} << 20);
   ChunkWriter out(store, &cache);
   const int64_t now = clock->NowMicros();
@@ -259,7 +259,7 @@ Result<int> StoreLayoutVersion(Store* store) {
   return any ? 1 : 0;
 }
 
-Status MigrateStore(Store* store, Clock* clock, const std::function<void(const std::string&)>& progress) {
+Status MigrateStore(Store* store, const Clock* clock, const std::function<void(const std::string&)>& progress) {
   auto version = StoreLayoutVersion(store);
   if (!version.ok()) return version.status();
   if (*version > kSchemaVersion) {

@@ -25,7 +25,7 @@ namespace kefu {
 // clock's now (they re-arm for their real due time when they first fire). FailedPrecondition-like
 // Unavailable with a clear message for a layout newer than this kefu knows; the store's errors.
 // `progress` (optional) receives lines to show while an upgrade runs.
-Status MigrateStore(Store* store, Clock* clock, const std::function<void(const std::string&)>& progress = nullptr);
+Status MigrateStore(Store* store, const Clock* clock, const std::function<void(const std::string&)>& progress = nullptr);
 
 // The layout version of `store`: 0 when it is empty, 1 for the layout before versions were
 // recorded, else the recorded one.

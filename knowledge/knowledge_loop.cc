@@ -123,7 +123,7 @@ std::vector<LabelledQuestion> ExamplesOf(const KnowledgeBase& kb) {
 
 }  // namespace
 
-KnowledgeLoop::KnowledgeLoop(Engine* engine, Clock* clock, KnowledgeLoopOptions options)
+KnowledgeLoop::KnowledgeLoop(Engine* engine, const Clock* clock, KnowledgeLoopOptions options)
     : engine_(engine), side_(engine->Side("kn")), clock_(clock), options_(std::move(options)) {}
 
 Result<std::vector<GapReportEntry>> KnowledgeLoop::Gaps(std::string_view desk, int64_t since) const {

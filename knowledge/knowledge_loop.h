@@ -83,14 +83,14 @@ struct VersionStats {
 class KnowledgeLoop {
  public:
   // `engine` and `clock` must outlive the loop.
-  KnowledgeLoop(Engine* engine, Clock* clock, KnowledgeLoopOptions options = {});
+  KnowledgeLoop(Engine* engine, const Clock* clock, KnowledgeLoopOptions options = {});
 
   // Questions of `desk` escalated for low confidence or marked unhelpful since `since` (micros),
   // grouped and ranked, each with the nearest existing entry. NotFound for an unknown desk.
   Result<std::vector<GapReportEntry>> Gaps(std::string_view desk, int64_t since) const;
 
   // The clock the loop stamps drafts and versions with (report windows are measured on it).
-  Clock* clock() const { return clock_; }
+  const Clock* clock() const { return clock_; }
 
   // An agent's draft from a conversation of their desk (NotFound otherwise). InvalidArgument
   // when the reply, entry or question is missing or invalid.
@@ -126,7 +126,7 @@ class KnowledgeLoop {
 
   Engine* engine_;
   mutable SideStore side_;
-  Clock* clock_;
+  const Clock* clock_;
   KnowledgeLoopOptions options_;
   std::mutex publish_mu_;  // one publish or rollback at a time
 };

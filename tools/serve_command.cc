@@ -20,6 +20,7 @@
 #include "adapters/knowledge_routes.h"
 #include "adapters/wecom/wecom_channel.h"
 #include "engine/engine.h"
+#include "engine/pg/pg_store.h"
 #include "engine/store.h"
 #include "tools/demo_desks.h"
 
@@ -111,8 +112,18 @@ class ShutdownOnSignal {
 };
 
 
-void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::string& host, int port,
-                  bool admin_from_env) {
+// The URI without its password, for printing.
+std::string RedactedUri(const std::string& uri) {
+  const size_t scheme = uri.find("://");
+  const size_t at = uri.find('@');
+  if (scheme == std::string::npos || at == std::string::npos) return uri;
+  const size_t colon = uri.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return uri;
+  return uri.substr(0, colon) + ":***" + uri.substr(at);
+}
+
+void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::string& store_location,
+                  const std::string& host, int port, bool admin_from_env) {
   const std::string base = "http://" + host + ":" + std::to_string(port);
   std::printf("kefu is listening on %s\n", base.c_str());
   std::printf("  widget demo page  %s/\n", base.c_str());
@@ -120,7 +131,11 @@ void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::st
   std::printf("  API               %s/v1  (docs/api.md)\n", base.c_str());
   std::printf("  admin token       %s\n",
               admin_from_env ? "from KEFU_ADMIN_TOKEN" : (args.data_dir + "/admin_token").c_str());
-  std::printf("  data              %s\n", args.data_dir.c_str());
+  if (store_location.empty()) {
+    std::printf("  data              %s\n", args.data_dir.c_str());
+  } else {
+    std::printf("  store             %s (shared: any number of kefu processes)\n", RedactedUri(store_location).c_str());
+  }
   if (args.config_path.empty()) {
     std::printf("  config            the built-in demo desks (a copy in %s/demo; --config FILE for your own)\n",
                 args.data_dir.c_str());
@@ -167,6 +182,11 @@ CLI::App* AddServeCommand(CLI::App* app, ServeArgs* args) {
                         "holds everything, this only saves decoding")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();
+  serve_cmd->add_option("--store", args->store,
+                        "Where the data lives when several kefu processes serve the same desks: a PostgreSQL URI "
+                        "(postgresql://user@host:port/db); also KEFU_STORE and \"store\" in kefu.json. Default: "
+                        "LevelDB under --data")
+      ->envname("KEFU_STORE");
   serve_cmd->add_option("--trusted-proxy", args->trusted_proxies,
                         "A reverse proxy (CIDR or address, repeatable): from it only, the client is the right-most "
                         "untrusted address of X-Forwarded-For (budgets, logs); also \"trusted_proxies\" in kefu.json")
@@ -188,6 +208,26 @@ Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir) {
   return OpenLevelDbStore(data_dir + "/store");
 }
 
+Result<std::unique_ptr<Store>> OpenServeStore(const std::string& location, const std::string& data_dir) {
+  if (location.empty()) return OpenDataDir(data_dir);
+  if (!IsPostgresUri(location)) {
+    return Status::InvalidArgument("--store: expected a postgresql:// URI (LevelDB needs no --store: it lives under --data)");
+  }
+  return OpenPostgresStore(location);
+}
+
+// The admin token. Several nodes on one database must share it, and a node's --data holds nothing
+// that matters: with PostgreSQL it comes from KEFU_ADMIN_TOKEN only.
+Result<std::string> ServeAdminToken(const std::string& data_dir, bool shared_store, const char* env_token) {
+  const bool from_env = env_token != nullptr && env_token[0] != '\0';
+  if (shared_store && !from_env) {
+    return Status::InvalidArgument(
+        "with a PostgreSQL store, set the admin token in KEFU_ADMIN_TOKEN (the same on every node; at least " +
+        std::to_string(kMinAdminTokenChars) + " characters)");
+  }
+  return LoadOrCreateAdminToken(data_dir, env_token);
+}
+
 int RunServe(const ServeArgs& args) {
   ShutdownOnSignal shutdown;  // first: every thread started later inherits the blocked signals
 
@@ -195,16 +235,20 @@ int RunServe(const ServeArgs& args) {
   if (!listen.ok()) return Fail(listen.status());
   auto config = LoadServeConfig(args.config_path, args.data_dir);
   if (!config.ok()) return Fail(config.status());
-  auto store = OpenDataDir(args.data_dir);
+  const std::string store_location = args.store.empty() ? config->store : args.store;
+  const char* env_token = std::getenv("KEFU_ADMIN_TOKEN");
+  auto admin_token = ServeAdminToken(args.data_dir, IsPostgresUri(store_location), env_token);
+  if (!admin_token.ok()) return Fail(admin_token.status());
+  auto store = OpenServeStore(store_location, args.data_dir);
   if (!store.ok()) return Fail(store.status());
-  SystemClock clock;
+  // Time several nodes must agree on (presence, timers) follows the database's clock.
+  SystemClock system_clock;
+  const Clock* clock = &system_clock;
+  if (PostgresStore* pg = AsPostgresStore(store->get())) clock = pg->database_clock();
   EngineOptions engine_options;
   engine_options.cache_bytes = static_cast<size_t>(args.cache_mb) << 20;
-  auto engine = Engine::Open(*config, std::move(*store), &clock, engine_options);
+  auto engine = Engine::Open(*config, std::move(*store), clock, engine_options);
   if (!engine.ok()) return Fail(engine.status());
-  const char* env_token = std::getenv("KEFU_ADMIN_TOKEN");
-  auto admin_token = LoadOrCreateAdminToken(args.data_dir, env_token);
-  if (!admin_token.ok()) return Fail(admin_token.status());
 
   ServerOptions options;
   options.admin_token = *admin_token;
@@ -228,20 +272,20 @@ int RunServe(const ServeArgs& args) {
   auto api = std::make_unique<HttpApi>(engine->get(), options);
   // Channels beyond the HTTP API (docs/channels.md): WeCom's callback route, and the background
   // senders of WeCom replies and of the app's push webhook.
-  WeComChannel wecom(engine->get(), &clock);
+  WeComChannel wecom(engine->get(), clock);
   wecom.RegisterRoutes(api.get());
   AppWebhookSender app_webhook(engine->get());
   // The knowledge loop: gap reports, drafts, review and publish (docs/api.md).
   KnowledgeLoopOptions knowledge_options;
   knowledge_options.max_accuracy_drop = args.kb_max_accuracy_drop;
-  KnowledgeLoop knowledge(engine->get(), &clock, knowledge_options);
+  KnowledgeLoop knowledge(engine->get(), clock, knowledge_options);
   AddKnowledgeRoutes(api.get(), &knowledge, engine->get());
   auto port = api->Bind(listen->host, listen->port);
   if (!port.ok()) return Fail(port.status());
   if (Status s = wecom.Start(); !s.ok()) return Fail(s);
   if (Status s = app_webhook.Start(); !s.ok()) return Fail(s);
 
-  PrintWelcome(args, *config, listen->host, *port, env_token != nullptr && env_token[0] != '\0');
+  PrintWelcome(args, *config, store_location, listen->host, *port, env_token != nullptr && env_token[0] != '\0');
   shutdown.Watch(api.get());
   Status served;
   {

@@ -26,6 +26,7 @@ struct ServeArgs {
   double kb_max_accuracy_drop = 0.02;     // a KB publish that lowers accuracy more is refused
   int cache_mb = 64;                      // the engine's working set of decoded records, MiB
   std::vector<std::string> trusted_proxies;  // CIDRs, with the config's "trusted_proxies"
+  std::string store;  // --store or KEFU_STORE: a postgresql:// URI; "" the config's "store", else LevelDB
 };
 
 // Adds the `serve` subcommand and its flags to `app`; parsing fills `args`. Every flag has a row
@@ -38,6 +39,11 @@ Result<KefuConfig> LoadServeConfig(const std::string& path, const std::string& d
 
 // Opens the store of a data directory (creating it). Unavailable when another kefu holds it.
 Result<std::unique_ptr<Store>> OpenDataDir(const std::string& data_dir);
+
+// Opens where the data lives: the PostgreSQL database `location` names (postgresql://...), shared
+// with any number of kefu processes, or when `location` is "" the LevelDB store of `data_dir`.
+// InvalidArgument for a location that is neither; the stores' own errors otherwise.
+Result<std::unique_ptr<Store>> OpenServeStore(const std::string& location, const std::string& data_dir);
 
 // Serves until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit code: 0 after a
 // clean shutdown, 1 when it cannot start (bad config, data directory in use, address taken).

@@ -109,7 +109,7 @@ WeComMessage ReadMessage(const rapidjson::Value& value) {
 
 }  // namespace
 
-WeComClient::WeComClient(std::string base_url, std::string corp_id, std::string secret, Clock* clock,
+WeComClient::WeComClient(std::string base_url, std::string corp_id, std::string secret, const Clock* clock,
                          WeComClientOptions options)
     : corp_id_(std::move(corp_id)), secret_(std::move(secret)), clock_(clock), options_(options) {
   while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();

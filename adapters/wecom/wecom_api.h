@@ -72,7 +72,7 @@ struct WeComOutgoing {
 // A WeCom errcode in a Status message reads "wecom errcode N: errmsg".
 class WeComClient {
  public:
-  WeComClient(std::string base_url, std::string corp_id, std::string secret, Clock* clock,
+  WeComClient(std::string base_url, std::string corp_id, std::string secret, const Clock* clock,
               WeComClientOptions options = {});
 
   // One page of messages after `cursor` ("" from the oldest kept). `callback_token` is the Token
@@ -102,7 +102,7 @@ class WeComClient {
   std::string prefix_;  // a path before /cgi-bin, usually ""
   std::string corp_id_;
   std::string secret_;
-  Clock* clock_;
+  const Clock* clock_;
   WeComClientOptions options_;
   std::mutex token_mu_;
   std::string token_;           // GUARDED_BY(token_mu_)

@@ -128,7 +128,7 @@ struct WeComChannel::Desk {
   std::thread follower;
 };
 
-WeComChannel::WeComChannel(Engine* engine, Clock* clock, WeComOptions options)
+WeComChannel::WeComChannel(Engine* engine, const Clock* clock, WeComOptions options)
     : engine_(engine),
       side_(engine->Side("w")),
       clock_(clock),

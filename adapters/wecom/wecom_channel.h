@@ -89,7 +89,7 @@ class WeComChannel {
  public:
   // Serves the desks of `engine` that configure "wecom". `engine` and `clock` (the engine's) must
   // outlive this object. Nothing runs until Start.
-  WeComChannel(Engine* engine, Clock* clock, WeComOptions options = {});
+  WeComChannel(Engine* engine, const Clock* clock, WeComOptions options = {});
   ~WeComChannel();  // Stop()
   WeComChannel(const WeComChannel&) = delete;
   WeComChannel& operator=(const WeComChannel&) = delete;
@@ -161,7 +161,7 @@ class WeComChannel {
 
   Engine* engine_;
   SideStore side_;  // the channel's records: cursors, pending pulls, seen msgids, customers
-  Clock* clock_;
+  const Clock* clock_;
   WeComOptions options_;
   CallbackGuard replays_;
   std::vector<std::unique_ptr<Desk>> desks_;  // fixed after construction
