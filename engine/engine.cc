@@ -841,6 +841,10 @@ SideStore Engine::Side(std::string_view ns) const { return SideStore(impl_->stor
 
 Result<std::optional<std::string>> SideStore::Get(std::string_view key) { return store_->Get(ns_ + std::string(key)); }
 
+Result<std::unique_ptr<Store::Lease>> SideStore::TryLease(std::string_view name) {
+  return store_->TryLease(ns_ + std::string(name));
+}
+
 Status SideStore::ScanPrefix(std::string_view prefix, const ScanFn& fn) {
   return store_->ScanPrefix(ns_ + std::string(prefix),
                             [&](std::string_view k, std::string_view v) { return fn(k.substr(ns_.size()), v); });

@@ -174,6 +174,11 @@ class SideStore {
   Status ScanPrefix(std::string_view prefix, const ScanFn& fn);
   // Applies `batch` (relative keys) atomically and durably.
   Status Write(const StoreBatch& batch);
+  // A lease on `name` within the namespace, held by one process of the deployment at a time
+  // (Store::TryLease): nullptr when another holds it.
+  Result<std::unique_ptr<Store::Lease>> TryLease(std::string_view name);
+  // True when other processes may write the same records (Store::shared).
+  bool shared() const { return store_->shared(); }
 
  private:
   Store* store_;

@@ -264,7 +264,7 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
   }
   replays_.Remember(timestamp, nonce, msg_signature, now_seconds);
   counters_.callbacks.fetch_add(1);
-  Enqueue(d, kfid, token, now, std::chrono::steady_clock::now());
+  if (active_) Enqueue(d, kfid, token, now, std::chrono::steady_clock::now());  // else the holder's rescan
   return Status::OK();
 }
 
@@ -272,38 +272,59 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
 
 Status WeComChannel::Start() {
   if (started_ || desks_.empty()) return Status::OK();
-  SideStore* store = &side_;
-  for (auto& dp : desks_) {
-    Desk& d = *dp;
-    std::vector<std::pair<std::string, PullTask>> pulls;
-    Status s = store->ScanPrefix(Prefix(d.id), [&](std::string_view key, std::string_view value) {
-      const std::string_view rest = key.substr(Prefix(d.id).size());
-      if (rest.rfind("user/", 0) == 0) {
-        auto r = UserRecord::Decode(value);
-        if (r.ok()) d.user_of[r->conversation] = std::string(rest.substr(5));
-      } else if (rest.rfind("cursor/", 0) == 0) {
-        pulls.emplace_back(std::string(rest.substr(7)), PullTask{});  // catch up on every known account
-      } else if (rest.rfind("pending/", 0) == 0) {
-        PullTask t;
-        auto doc = ParseJson(value);
-        if (doc.ok()) {
-          auto o = JsonObject::From(**doc);
-          if (o.ok()) {
-            (void)o->GetString("token", Presence::kOptional, &t.token, 128, true);
-            (void)o->GetInt("at", Presence::kOptional, 0, INT64_MAX, &t.token_at);
-          }
-        }
-        pulls.emplace_back(std::string(rest.substr(8)), t);
-      }
-      return true;
-    });
-    KEFU_RETURN_IF_ERROR(s);
-    KEFU_RETURN_IF_ERROR(PruneSeen(d));
-    for (const auto& [kfid, task] : pulls) {
-      if (IsWeComId(kfid)) Enqueue(&d, kfid, task.token, task.token_at, std::chrono::steady_clock::now());
+  started_ = true;
+  auto lease = side_.TryLease("puller");
+  if (!lease.ok()) return lease.status();
+  if (*lease != nullptr) {
+    lease_ = std::move(*lease);
+    if (Status s = Activate(); !s.ok()) {
+      Deactivate();
+      return s;
     }
   }
-  started_ = true;
+  leaser_ = std::thread([this] { LeaseLoop(); });
+  return Status::OK();
+}
+
+Status WeComChannel::LoadRecords(Desk& d, bool all) {
+  std::vector<std::pair<std::string, PullTask>> pulls;
+  const std::string prefix = Prefix(d.id) + (all ? "" : "pending/");
+  Status s = side_.ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    const std::string_view rest = key.substr(Prefix(d.id).size());
+    if (rest.rfind("user/", 0) == 0) {
+      auto r = UserRecord::Decode(value);
+      std::lock_guard<std::mutex> lock(work_mu_);
+      if (r.ok()) d.user_of[r->conversation] = std::string(rest.substr(5));
+    } else if (rest.rfind("cursor/", 0) == 0) {
+      pulls.emplace_back(std::string(rest.substr(7)), PullTask{});  // catch up on every known account
+    } else if (rest.rfind("pending/", 0) == 0) {
+      PullTask t;
+      auto doc = ParseJson(value);
+      if (doc.ok()) {
+        auto o = JsonObject::From(**doc);
+        if (o.ok()) {
+          (void)o->GetString("token", Presence::kOptional, &t.token, 128, true);
+          (void)o->GetInt("at", Presence::kOptional, 0, INT64_MAX, &t.token_at);
+        }
+      }
+      pulls.emplace_back(std::string(rest.substr(8)), t);
+    }
+    return true;
+  });
+  KEFU_RETURN_IF_ERROR(s);
+  for (const auto& [kfid, task] : pulls) {
+    if (IsWeComId(kfid)) Enqueue(&d, kfid, task.token, task.token_at, std::chrono::steady_clock::now());
+  }
+  return Status::OK();
+}
+
+Status WeComChannel::Activate() {
+  for (auto& d : desks_) {
+    KEFU_RETURN_IF_ERROR(LoadRecords(*d, true));
+    KEFU_RETURN_IF_ERROR(PruneSeen(*d));
+  }
+  active_ = true;
+  if (side_.shared()) Log("this process is now the WeCom puller");
   puller_ = std::thread([this] { PullLoop(); });
   for (auto& d : desks_) {
     Desk* raw = d.get();
@@ -312,6 +333,53 @@ Status WeComChannel::Start() {
   return Status::OK();
 }
 
+void WeComChannel::Deactivate() {
+  active_ = false;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stop_ = true;
+  }
+  queue_cv_.notify_all();
+  if (puller_.joinable()) puller_.join();
+  for (auto& d : desks_) {
+    if (d->follower.joinable()) d->follower.join();
+  }
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stop_ = false;
+    queue_.clear();  // the next holder finds them again in the pending/ records
+  }
+  lease_.reset();
+}
+
+void WeComChannel::LeaseLoop() {
+  std::unique_lock<std::mutex> lock(lease_mu_);
+  while (!lease_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return closing_; })) {
+    LeaseTick();
+  }
+}
+
+void WeComChannel::LeaseTick() {
+  if (active_) {
+    if (!lease_->held()) {
+      Log("the WeCom puller's lease was lost (database connection); stopping until it is taken again");
+      Deactivate();
+    } else if (side_.shared()) {
+      for (auto& d : desks_) {
+        Status s = LoadRecords(*d, false);  // callbacks recorded by the other processes
+        if (!s.ok()) Log("desk " + d->id + ": reading pending pulls: " + s.ToString());
+      }
+    }
+    return;
+  }
+  auto lease = side_.TryLease("puller");
+  if (!lease.ok() || *lease == nullptr) return;
+  lease_ = std::move(*lease);
+  if (Status s = Activate(); !s.ok()) {
+    Log("starting the WeCom puller failed, will retry: " + s.ToString());
+    Deactivate();
+  }
+}
 Status WeComChannel::PruneSeen(Desk& d) {
   const int64_t now = clock_->NowMicros();
   StoreBatch expired;
@@ -329,14 +397,12 @@ Status WeComChannel::PruneSeen(Desk& d) {
 
 void WeComChannel::Stop() {
   {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    stop_ = true;
+    std::lock_guard<std::mutex> lock(lease_mu_);
+    closing_ = true;
   }
-  queue_cv_.notify_all();
-  if (puller_.joinable()) puller_.join();
-  for (auto& d : desks_) {
-    if (d->follower.joinable()) d->follower.join();
-  }
+  lease_cv_.notify_all();
+  if (leaser_.joinable()) leaser_.join();
+  Deactivate();
 }
 
 bool WeComChannel::WaitIdle(std::chrono::milliseconds timeout) {

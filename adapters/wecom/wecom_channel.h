@@ -29,6 +29,13 @@
 // Store records (prefix "w/<desk>/"): cursor/<open_kfid>, pending/<open_kfid> (an announced pull),
 // seen/<msgid>, user/<open_kfid>/<external_userid> (conversation and delivery record).
 //
+// Several kefu processes on one store (PostgreSQL): callbacks may land on any of them and are
+// recorded by the one they reach, but only the holder of the channel's lease (Store::TryLease
+// "puller", one per deployment) pulls and delivers, so each account has one puller. The holder
+// rescans the pending/ records every second for callbacks other processes recorded; the others
+// try to take the lease every second, so when its holder dies (its database session ends)
+// another process takes over within about a second, from the stored cursors.
+//
 // Thread-safe. Start after the engine is open; Stop before the engine is destroyed.
 #ifndef KEFU_ADAPTERS_WECOM_WECOM_CHANNEL_H_
 #define KEFU_ADAPTERS_WECOM_WECOM_CHANNEL_H_
@@ -102,9 +109,10 @@ class WeComChannel {
   // corp id, 400 for a malformed request; a good POST is answered 200 with an empty body.
   void RegisterRoutes(HttpApi* api);
 
-  // Starts the puller and one live-event follower per WeCom desk, resumes the pulls that were
-  // announced before a restart, and catches up deliveries. The store's error when its records
-  // cannot be read. Call once.
+  // Takes the lease when free and then starts the puller and one live-event follower per WeCom
+  // desk, resumes the pulls that were announced before a restart, and catches up deliveries; from
+  // then on, checks the lease every second (see the file comment). The store's error when its
+  // records cannot be read. Call once.
   Status Start();
   // Stops the threads (a pull or send in flight finishes first). Safe to call more than once.
   void Stop();
@@ -144,6 +152,15 @@ class WeComChannel {
   };
 
   Desk* FindDesk(std::string_view id);
+  // The lease: Activate starts the work once the lease is taken, Deactivate stops it (the lease
+  // lost, or Stop); LeaseLoop runs LeaseTick every second until Stop.
+  Status Activate();
+  void Deactivate();
+  void LeaseLoop();
+  void LeaseTick();
+  // Reads a desk's records: every pending/ pull is queued; with `all`, also the user/ records and
+  // a catch-up pull of every account with a cursor.
+  Status LoadRecords(Desk& d, bool all);
   void PullLoop();
   void FollowLoop(Desk* d);
   void Enqueue(Desk* d, const std::string& open_kfid, const std::string& token, int64_t token_at,
@@ -177,6 +194,13 @@ class WeComChannel {
   bool stop_ = false;                                                  // GUARDED_BY(queue_mu_)
   bool started_ = false;
   std::thread puller_;
+
+  std::mutex lease_mu_;
+  std::condition_variable lease_cv_;            // with lease_mu_
+  bool closing_ = false;                        // GUARDED_BY(lease_mu_): Stop was called
+  std::unique_ptr<Store::Lease> lease_;         // used by the thread that holds lease_mu_ or Start
+  std::atomic<bool> active_{false};             // the lease is held and the work runs
+  std::thread leaser_;
 
   struct Counters {
     std::atomic<uint64_t> callbacks{0}, rejected{0}, pages{0}, messages{0}, duplicates{0}, sent{0}, refused{0},
