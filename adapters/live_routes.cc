@@ -193,8 +193,11 @@ bool AgentStreamTurn(Engine& engine, const std::atomic<bool>& stopping, const Pa
     s->last_write = MonotonicMicros();
     return sink.write(out.data(), out.size());
   }
-  if (stopping || !engine.AuthenticateAgent(s->token).ok()) {
-    if (!stopping) {
+  const Status session = stopping ? Status::OK() : engine.AuthenticateAgent(s->token).status();
+  if (stopping || !session.ok()) {
+    // Only a session that is over logs the console out; a store that cannot be read now (the
+    // database restarting) just ends the stream, and the console reconnects.
+    if (session.code() == Status::Code::kUnauthenticated) {
       out = SseEvent("logout", "{}");
       sink.write(out.data(), out.size());
     }

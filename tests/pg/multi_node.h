@@ -178,12 +178,13 @@ class Cluster {
   std::array<std::atomic<int>, kNodes> ports_;
 };
 
-// Follows a conversation's SSE stream from its first message: when its node dies it reconnects
-// to a random live node with Last-Event-ID, as a browser's EventSource does.
+// Follows an SSE stream (`path`: a conversation's /events from its first message, or an agent's
+// /v1/agent/events): when it ends (its node died) it reconnects to a random live node with
+// Last-Event-ID, as a browser's EventSource does.
 class StreamFollower {
  public:
-  StreamFollower(const Cluster& cluster, std::string conversation, std::string token, int node)
-      : cluster_(cluster), conversation_(std::move(conversation)), token_(std::move(token)) {
+  StreamFollower(const Cluster& cluster, std::string path, std::string token, int node)
+      : cluster_(cluster), path_(std::move(path)), token_(std::move(token)) {
     thread_ = std::thread([this, node] { Run(node); });
   }
   ~StreamFollower() {
@@ -195,7 +196,7 @@ class StreamFollower {
     thread_.join();
   }
 
-  // Waits until a message's data contains `text`.
+  // Waits until an event's name or data contains `text`.
   bool WaitFor(const std::string& text, std::chrono::seconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return data_.find(text) != std::string::npos; });
@@ -203,6 +204,10 @@ class StreamFollower {
   bool WaitForSeq(uint64_t seq, std::chrono::seconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return !ids_.empty() && ids_.back() >= seq; });
+  }
+  bool Saw(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return data_.find(text) != std::string::npos;
   }
   std::vector<uint64_t> ids() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -215,7 +220,7 @@ class StreamFollower {
 
  private:
   void Run(int node) {
-    std::mt19937 rng(std::hash<std::string>()(conversation_));
+    std::mt19937 rng(std::hash<std::string>()(path_));
     for (bool first = true;; first = false) {
       int port = 0;
       httplib::Headers headers{{"Authorization", "Bearer " + token_}};
@@ -228,7 +233,7 @@ class StreamFollower {
         client_ = std::make_unique<httplib::Client>("127.0.0.1", port);
         client_->set_read_timeout(40);
       }
-      const std::string path = "/v1/conversations/" + conversation_ + "/events" + (first ? "?after=0" : "");
+      const std::string path = path_ + (first && path_.find("/conversations/") != std::string::npos ? "?after=0" : "");
       std::string pending;
       client_->Get(path, headers, [&](const char* data, size_t size) {
         pending.append(data, size);
@@ -236,7 +241,7 @@ class StreamFollower {
           const std::string line = pending.substr(0, end);
           std::lock_guard<std::mutex> lock(mu_);
           if (line.rfind("id: ", 0) == 0) ids_.push_back(std::stoull(line.substr(4)));
-          if (line.rfind("data: ", 0) == 0) data_ += line + "\n";
+          if (line.rfind("data: ", 0) == 0 || line.rfind("event: ", 0) == 0) data_ += line + "\n";
           cv_.notify_all();
         }
         std::lock_guard<std::mutex> lock(mu_);
@@ -247,7 +252,7 @@ class StreamFollower {
   }
 
   const Cluster& cluster_;
-  const std::string conversation_, token_;
+  const std::string path_, token_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;                        // GUARDED_BY(mu_)

@@ -108,7 +108,7 @@ TEST_CASE("three nodes: capacity holds, replies cross nodes, kill -9 loses and d
   // A reply through one node reaches a stream held by another, at once.
   Customer first = cluster.StartCustomer<Customer>(rng);
   {
-    StreamFollower stream(cluster, first.id, first.token, /*node=*/1);
+    StreamFollower stream(cluster, "/v1/conversations/" + first.id + "/events", first.token, /*node=*/1);
     Answer asked = cluster.CallNode(0, "POST", "/v1/conversations/" + first.id + "/messages", first.token,
                                     R"({"text":"I want to talk to a human","client_msg_id":"first"})");
     REQUIRE_MESSAGE(asked.status == 200, asked.body);
@@ -138,8 +138,8 @@ TEST_CASE("three nodes: capacity holds, replies cross nodes, kill -9 loses and d
   std::vector<Customer> customers;
   for (int i = 0; i < kCustomers; ++i) customers.push_back(cluster.StartCustomer<Customer>(rng));
   std::vector<std::unique_ptr<StreamFollower>> streams;
-  for (int i = 0; i < 3; ++i) streams.push_back(std::make_unique<StreamFollower>(cluster, customers[i].id,
-                                                                                 customers[i].token, i));
+  for (int i = 0; i < 3; ++i) streams.push_back(std::make_unique<StreamFollower>(
+                                   cluster, "/v1/conversations/" + customers[i].id + "/events", customers[i].token, i));
   std::atomic<bool> stop{false};
   std::atomic<int> violations{0}, replies{0}, retried_twice{0};
   std::vector<std::thread> threads;
@@ -205,6 +205,10 @@ TEST_CASE("the database restarted under load: 503 while it is away, nothing ackn
   std::mt19937 rng(11);
   std::vector<Customer> customers;
   for (int i = 0; i < 4; ++i) customers.push_back(cluster.StartCustomer<Customer>(rng));
+  // An agent's console stays logged in while the database is away (its stream only reconnects).
+  const std::string agent = cluster.LoginOnline(rng, "agent0");
+  StreamFollower console(cluster, "/v1/agent/events", agent, 0);
+  REQUIRE(console.WaitFor("event: ready", 10s));
 
   std::atomic<bool> stop{false};
   std::atomic<int> unavailable{0}, other{0};
@@ -248,6 +252,8 @@ TEST_CASE("the database restarted under load: 503 while it is away, nothing ackn
     for (const std::string& id : c.acknowledged) CHECK_MESSAGE(stored.count(id) == 1, id);
   }
   MESSAGE(unavailable.load(), " requests answered 503 while the database was away");
+  CHECK_FALSE(console.Saw("event: logout"));
+  CHECK(cluster.CallNode(0, "GET", "/v1/agent/conversations", agent).status == 200);
   // And the nodes serve again without a restart of their own.
   Answer after = cluster.CallNode(2, "POST", "/v1/conversations/" + customers[0].id + "/messages", customers[0].token,
                                   R"({"text":"hello again","client_msg_id":"after"})");
