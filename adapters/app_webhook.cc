@@ -70,6 +70,20 @@ void AppWebhookSender::Stop() {
     if (d->follower.joinable()) d->follower.join();
   }
   if (sender_.joinable()) sender_.join();
+  std::lock_guard<std::mutex> lock(lease_mu_);
+  lease_.reset();
+}
+
+bool AppWebhookSender::Leading() {
+  std::lock_guard<std::mutex> lock(lease_mu_);
+  if (lease_ != nullptr && !lease_->held()) lease_.reset();
+  const auto now = std::chrono::steady_clock::now();
+  if (lease_ == nullptr && now >= next_lease_try_) {
+    next_lease_try_ = now + std::chrono::seconds(1);
+    auto lease = engine_->Side("app").TryLease("sender");
+    if (lease.ok()) lease_ = std::move(*lease);
+  }
+  return lease_ != nullptr;
 }
 
 bool AppWebhookSender::stopping() {
@@ -85,8 +99,10 @@ void AppWebhookSender::Follow(Desk* d) {
     auto events = engine_->WaitLiveEvents(
         d->id, after, 500 * 1000, [](const LiveEvent& e) { return e.type == LiveEventType::kMessage && e.for_customer; }, &gap);
     if (gap) after = engine_->LivePosition(d->id);  // notifications in the gap are lost: they are hints
+    const bool leading = events.empty() || Leading();
     for (const LiveEvent& e : events) {
       after = std::max(after, e.id);
+      if (!leading) continue;
       auto m = DecodeMessage(e.data);
       if (!m.ok() || m->channel != Channel::kApp) continue;
       if (m->kind != MessageKind::kAgent && m->kind != MessageKind::kSystem) continue;

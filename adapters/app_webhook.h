@@ -18,7 +18,9 @@
 // backoff; other statuses are final.
 //
 // Never blocks the engine: one thread per desk follows the engine's live events and only queues;
-// one sender thread makes the requests. The queue lives in memory (a restart forgets what was not
+// one sender thread makes the requests. With several kefu processes on one store, only the holder
+// of the sender's lease (Store::TryLease, taken and checked about every second) queues, so each
+// notification leaves from one process; while the lease changes hands a few may be skipped. The queue lives in memory (a restart forgets what was not
 // sent yet: a push is a hint, the messages themselves are in the conversation). Thread-safe.
 #ifndef KEFU_ADAPTERS_APP_WEBHOOK_H_
 #define KEFU_ADAPTERS_APP_WEBHOOK_H_
@@ -103,6 +105,8 @@ class AppWebhookSender {
   // One attempt: true when done (delivered or final), false to retry.
   bool Attempt(Delivery& delivery);
   bool stopping();
+  // Whether this process holds the sender's lease (taking it when free, at most once a second).
+  bool Leading();
 
   Engine* engine_;
   AppWebhookOptions options_;
@@ -114,6 +118,9 @@ class AppWebhookSender {
   bool stop_ = false;              // GUARDED_BY(mu_)
   bool started_ = false;
   std::thread sender_;
+  std::mutex lease_mu_;
+  std::unique_ptr<Store::Lease> lease_;                  // GUARDED_BY(lease_mu_)
+  std::chrono::steady_clock::time_point next_lease_try_;  // GUARDED_BY(lease_mu_)
   std::atomic<uint64_t> queued_{0}, delivered_{0}, retries_{0}, failed_{0}, dropped_{0};
 };
 

@@ -34,7 +34,12 @@ struct ClusterOptions {
   int capacity = 2;  // each agent's
   // The desk's "wecom" block when set: the fake platform's API.
   std::string wecom_base_url;
+  // The desk's "app_webhook" url when set (secret "hook-secret"); the desk's app_secret is
+  // kClusterAppSecret either way.
+  std::string app_webhook_url;
 };
+
+constexpr char kClusterAppSecret[] = "multi-node-app-secret";
 
 // An HTTP answer: status 0 when the node could not be reached or the connection broke.
 struct Answer {
@@ -166,11 +171,15 @@ class Cluster {
               R"("encoding_aes_key":"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C","base_url":")" +
               options.wecom_base_url + "\"}";
     }
+    std::string webhook;
+    if (!options.app_webhook_url.empty()) {
+      webhook = R"(,"app_webhook":{"url":")" + options.app_webhook_url + R"(","secret":"hook-secret"})";
+    }
     std::ofstream out(dir_ + "/kefu.json");
     out << R"({"desks":[{"id":"shop","name":"Shop","ticket_prefix":"SHOP","knowledge_bases":[")" KEFU_SOURCE_DIR
            R"(/kb/samples/shop-en.json"],"default_team":"general","settings":{"max_queue":500,)"
            R"("heartbeat_timeout_seconds":120},"agents":[)"
-        << agents << "]" << wecom << "}]}";
+        << agents << R"(],"app_secret":")" << kClusterAppSecret << "\"" << wecom << webhook << "}]}";
   }
 
   std::string dir_;

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/http/jwt_util.h"
 #include "tests/pg/multi_node.h"
 #include "tests/pg/pg_cluster.h"
 #include "tests/wecom/fake_wecom.h"
@@ -323,6 +324,62 @@ TEST_CASE("WeCom: callbacks land on any node, one node pulls, another takes over
     if (node != first[0]) now.push_back(node);
   }
   CHECK(now.size() == 1);
+}
+
+TEST_CASE("the app webhook: each agent reply is posted once, whichever nodes serve") {
+  PgCluster& pg = SharedPgCluster();
+  auto uri = pg.CreateDatabase("webhook");
+  REQUIRE(uri.ok());
+  std::mutex mu;
+  std::map<std::string, int> deliveries;  // X-Kefu-Delivery -> posts
+  httplib::Server backend;
+  backend.Post("/push", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++deliveries[req.get_header_value("X-Kefu-Delivery")];
+    res.status = 204;
+  });
+  const int backend_port = backend.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { backend.listen_after_bind(); });
+  ClusterOptions options;
+  options.agents = 1;
+  options.capacity = 5;
+  options.app_webhook_url = "http://127.0.0.1:" + std::to_string(backend_port) + "/push";
+  Cluster cluster(*uri, options);
+  cluster.StartAll();
+  std::mt19937 rng(5);
+  const std::string agent = cluster.LoginOnline(rng, "agent0");
+  std::vector<std::string> conversations;
+  for (int i = 0; i < 3; ++i) {
+    const std::string jwt = IdentityJwt(kClusterAppSecret, "user-" + std::to_string(i));
+    Answer started = cluster.Call(rng, "POST", "/v1/desks/shop/conversations", "",
+                                  R"({"channel":"app","customer":{"jwt":")" + jwt + R"("}})");
+    REQUIRE_MESSAGE(started.status == 201, started.body);
+    const std::string id = started.json["conversation_id"].GetString();
+    Answer asked = cluster.Call(rng, "POST", "/v1/conversations/" + id + "/messages",
+                                started.json["customer_token"].GetString(),
+                                R"({"text":"I want to talk to a human","client_msg_id":"h","channel":"app"})");
+    REQUIRE_MESSAGE(asked.status == 200, asked.body);
+    conversations.push_back(id);
+  }
+  int replies = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& id : conversations) {
+      Answer r = cluster.Call(rng, "POST", "/v1/agent/conversations/" + id + "/reply", agent, R"({"text":"Noted."})");
+      REQUIRE_MESSAGE(r.status == 201, r.body);
+      ++replies;
+    }
+  }
+  auto posted = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return deliveries;
+  };
+  for (int i = 0; i < 200 && static_cast<int>(posted().size()) < replies; ++i) std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(1500ms);  // a second node's copy would arrive by now
+  const std::map<std::string, int> seen = posted();
+  CHECK(static_cast<int>(seen.size()) >= replies);  // each reply (and each "has joined")
+  for (const auto& [id, count] : seen) CHECK_MESSAGE(count == 1, id, " was posted ", count, " times");
+  backend.stop();
+  serving.join();
 }
 
 }  // namespace
