@@ -90,6 +90,12 @@ struct TestServer {
     ServerOptions options = TestServerOptions();
     std::vector<DeskConfig> desks = {ShopDesk(), HrDesk()};
     bool leveldb = false;  // a real store in a temp dir instead of LevelDB's in-memory Env
+    // The engine's options: the cheapest password hashing unless a test needs the real cost.
+    EngineOptions engine_options = [] {
+      EngineOptions eo;
+      eo.password_cost = PasswordCost::kMinimal;
+      return eo;
+    }();
     // Routes beyond the HTTP API's own (as `kefu serve` adds the channels' and the knowledge loop's).
     std::function<void(HttpApi&, Engine&, Clock&)> extra_routes;
   };
@@ -106,9 +112,7 @@ struct TestServer {
       store = OpenMemoryStore();
     }
     REQUIRE_MESSAGE(store.ok(), store.status().ToString());
-    EngineOptions eo;
-    eo.password_cost = PasswordCost::kMinimal;
-    auto opened = Engine::Open(config, std::move(*store), &clock, eo);
+    auto opened = Engine::Open(config, std::move(*store), &clock, setup.engine_options);
     REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
     engine = std::move(*opened);
     api = std::make_unique<HttpApi>(engine.get(), setup.options);
