@@ -9,6 +9,7 @@
 #include "tools/kb_commands.h"
 #include "tools/knowledge_commands.h"
 #include "tools/serve_command.h"
+#include "tools/store_copy_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kefu: a customer-service engine (FAQ bot + human agent queue)"};
@@ -124,6 +125,27 @@ int main(int argc, char** argv) {
       "Example:\n  kefu db migrate --store postgresql://kefu@db.internal:5432/kefu");
   migrate_cmd->add_option("--store", migrate.store, "The database: a libpq URI, postgresql://...")->required();
 
+  CLI::App* store_cmd = app.add_subcommand("store", "Work with a deployment's store: copy");
+  store_cmd->require_subcommand(1);
+  kefu::StoreCopyArgs store_copy;
+  CLI::App* copy_cmd =
+      store_cmd->add_subcommand("copy", "Copy every record from one store to another: LevelDB <-> PostgreSQL");
+  copy_cmd->footer(
+      "LOCATION is a data directory (as kefu serve --data) or a PostgreSQL URI (as --store). Copies every\n"
+      "record in key order, in batches, then reads the destination back and compares it with the source\n"
+      "(rows, bytes, checksum). A progress bar on stderr; one summary line on stdout.\n"
+      "Refuses a live source: a data directory kefu serve holds, a database with other kefu processes\n"
+      "connected (pg_stat_activity, application_name kefu...): stop every kefu serve first. Refuses a\n"
+      "destination that holds any record: a copy never merges two deployments. Live events (hints for\n"
+      "streams) are not copied. The admin token is carried between data directories; serving from\n"
+      "PostgreSQL needs KEFU_ADMIN_TOKEN. Exit code 0 when copied and verified, 1 when refused or failed.\n\n"
+      "Example:\n  kefu store copy --from ./data --to postgresql://kefu@db.internal:5432/kefu\n"
+      "  kefu store copy --from postgresql://kefu@db.internal:5432/kefu --to ./data-back");
+  copy_cmd->add_option("--from", store_copy.from, "Where the records are: a data directory or a postgresql:// URI")
+      ->required();
+  copy_cmd->add_option("--to", store_copy.to, "Where they go (must hold no record): a data directory or a URI")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -141,6 +163,7 @@ int main(int argc, char** argv) {
     if (*gaps_cmd) return kefu::RunKbGaps(gaps);
     if (*diff_cmd) return kefu::RunKbDiff(diff_before, diff_after);
     if (*migrate_cmd) return kefu::RunDbMigrate(migrate);
+    if (*copy_cmd) return kefu::RunStoreCopy(store_copy);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kefu: internal error: %s\n", e.what());
     return 1;

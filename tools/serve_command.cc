@@ -112,16 +112,6 @@ class ShutdownOnSignal {
 };
 
 
-// The URI without its password, for printing.
-std::string RedactedUri(const std::string& uri) {
-  const size_t scheme = uri.find("://");
-  const size_t at = uri.find('@');
-  if (scheme == std::string::npos || at == std::string::npos) return uri;
-  const size_t colon = uri.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return uri;
-  return uri.substr(0, colon) + ":***" + uri.substr(at);
-}
-
 void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::string& store_location,
                   const std::string& host, int port, bool admin_from_env) {
   const std::string base = "http://" + host + ":" + std::to_string(port);
@@ -134,7 +124,7 @@ void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::st
   if (store_location.empty()) {
     std::printf("  data              %s\n", args.data_dir.c_str());
   } else {
-    std::printf("  store             %s (shared: any number of kefu processes)\n", RedactedUri(store_location).c_str());
+    std::printf("  store             %s (shared: any number of kefu processes)\n", RedactPostgresUri(store_location).c_str());
   }
   if (args.config_path.empty()) {
     std::printf("  config            the built-in demo desks (a copy in %s/demo; --config FILE for your own)\n",

@@ -95,6 +95,9 @@ PostgresStore* AsPostgresStore(Store* store);
 // directory.
 bool IsPostgresUri(std::string_view location);
 
+// `uri` for printing: its password, if any, replaced by "***".
+std::string RedactPostgresUri(const std::string& uri);
+
 }  // namespace kefu
 
 #endif  // KEFU_ENGINE_PG_PG_STORE_H_
