@@ -1,13 +1,17 @@
-// A desk on the shop sample KB over an in-memory store and a manual clock, for engine tests.
+// A desk on the shop sample KB over a test store (OpenTestStore) and a manual clock, for engine
+// tests.
 #ifndef KEFU_TESTS_ENGINE_ENGINE_FIXTURE_H_
 #define KEFU_TESTS_ENGINE_ENGINE_FIXTURE_H_
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "engine/engine.h"
+#include "engine/pg/pg_store.h"
+#include "tests/pg/pg_cluster.h"
 
 namespace kefu::testing {
 
@@ -38,6 +42,18 @@ inline EngineOptions TestOptions() {
   return o;
 }
 
+// The store of an engine test: in memory, or with KEFU_TEST_STORE=postgres a new database of the
+// executable's throwaway PostgreSQL cluster, so that one suite proves both stores.
+inline Result<std::unique_ptr<Store>> OpenTestStore() {
+  const char* which = std::getenv("KEFU_TEST_STORE");
+  if (which != nullptr && std::string(which) == "postgres") {
+    auto uri = SharedPgCluster().CreateDatabase("engine");
+    if (!uri.ok()) return uri.status();
+    return OpenPostgresStore(*uri);
+  }
+  return OpenMemoryStore();
+}
+
 struct EngineFixture {
   ManualClock clock;
   KefuConfig config;
@@ -45,8 +61,8 @@ struct EngineFixture {
 
   explicit EngineFixture(std::vector<DeskConfig> desks = {ShopDesk()}) {
     config.desks = std::move(desks);
-    auto store = OpenMemoryStore();
-    REQUIRE(store.ok());
+    auto store = OpenTestStore();
+    REQUIRE_MESSAGE(store.ok(), store.status().ToString());
     auto opened = Engine::Open(config, std::move(*store), &clock, TestOptions());
     REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
     engine = std::move(*opened);

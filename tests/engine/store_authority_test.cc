@@ -124,7 +124,7 @@ TEST_CASE("the working set keeps within its budget while conversations go on") {
   ManualClock clock;
   KefuConfig config;
   config.desks = {testing::ShopDesk()};
-  auto store = OpenMemoryStore();
+  auto store = testing::OpenTestStore();
   REQUIRE(store.ok());
   EngineOptions options = testing::TestOptions();
   options.cache_bytes = 256 << 10;
@@ -302,7 +302,7 @@ TEST_CASE("a KB uploaded through another process is served after the next timer 
   ManualClock clock;
   KefuConfig config;
   config.desks = {testing::ShopDesk()};
-  auto store = OpenMemoryStore();
+  auto store = testing::OpenTestStore();
   REQUIRE(store.ok());
   Store* raw = store->get();
   auto engine = Engine::Open(config, std::move(*store), &clock, testing::TestOptions());
@@ -332,7 +332,7 @@ TEST_CASE("a conversation's messages and a customer's open tickets are capped wi
   ManualClock clock;
   KefuConfig config;
   config.desks = {testing::ShopDesk()};
-  auto store = OpenMemoryStore();
+  auto store = testing::OpenTestStore();
   REQUIRE(store.ok());
   EngineOptions options = testing::TestOptions();
   options.max_messages_per_conversation = 9;
