@@ -32,6 +32,15 @@ std::string AgentViewJson(const ConversationView& v) {
     out += ",\"last_question\":";
     AppendJsonString(v.last_question, &out);
   }
+  if (!v.customer_profile.empty()) {
+    out += ",\"customer_profile\":{\"name\":";
+    AppendJsonString(v.customer_profile.name, &out);
+    out += ",\"email\":";
+    AppendJsonString(v.customer_profile.email, &out);
+    out += ",\"department\":";
+    AppendJsonString(v.customer_profile.department, &out);
+    out += "}";
+  }
   out += ",\"created_at\":" + std::to_string(v.created_at);
   if (v.waiting_since != 0) out += ",\"waiting_since\":" + std::to_string(v.waiting_since);
   if (v.escalation != EscalationReason::kNone) {
@@ -444,9 +453,8 @@ void HttpApi::StartConversation(HttpCall& call) {
                             std::chrono::system_clock::now().time_since_epoch()).count();
     auto who = ReadCustomerIdentity(*c, desk->second.identity, now, options_.identity, &start.link_token);
     if (!who.ok()) return SendError(res, who.status());
-    // The engine keeps the verified id; the profile claims (who->name, email, department) stay
-    // here until StartRequest carries them to the conversation.
     start.verified_user = who->user_id;
+    start.profile = {who->name, who->email, who->department};
   }
   auto started = engine_->StartConversation(start);
   if (!started.ok()) return SendError(res, started.status());

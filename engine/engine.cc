@@ -480,6 +480,7 @@ Result<ConversationView> Op::ViewWith(const Conversation& c, const QueueStatus* 
   v.created_at = c.created_at;
   v.escalation = c.escalation;
   v.priority = c.priority;
+  v.customer_profile = c.profile;
   if (c.state == ConversationState::kQueued) {
     v.waiting_since = c.enqueued_at;
     if (queue != nullptr) {

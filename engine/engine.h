@@ -84,6 +84,9 @@ struct StartRequest {
   // "<open_kfid>/<external_userid>"): the customer is "<channel>:<id>" and resumes like a
   // verified app user. Set by channel adapters only; excludes `verified_user`.
   std::string channel_user;
+  // With `verified_user`: the identity's profile claims, kept on the conversation (the latest
+  // start or resume wins) and shown to agents.
+  CustomerProfile profile;
   std::string locale;  // "zh" or "en" for the welcome; "" picks the desk's first KB's language
 };
 
@@ -117,6 +120,7 @@ struct ConversationView {
   bool can_rate = false;      // resolved and not rated yet
   EscalationReason escalation = EscalationReason::kNone;
   int priority = 0;
+  CustomerProfile customer_profile;  // agents' views
 };
 
 // The outcome of a customer's message (or handoff request or feedback).

@@ -72,6 +72,7 @@ static Status ResumeIdentified(Op& op, const DeskRuntime& d, const StartRequest&
   // of its own; replies now go out on this channel.
   AddDeviceToken(own->c, token_hash);
   own->c.last_channel = request.channel;
+  if (!request.profile.empty()) own->c.profile = request.profile;
   result->conversation_id = own->c.id;
   result->resumed = true;
   return op.Finish();
@@ -110,6 +111,7 @@ Result<StartResult> Engine::StartConversation(const StartRequest& request) {
     c.customer = customer;
     c.customer_token_hash = token_hash;
     c.last_channel = request.channel;
+    c.profile = request.profile;
     c.language = request.locale.rfind("zh", 0) == 0           ? "zh"
                  : !request.locale.empty()                    ? "en"
                  : d->FirstKb()->language.rfind("zh", 0) == 0 ? "zh"

@@ -159,6 +159,9 @@ std::string EncodeConversation(const Conversation& c) {
   if (c.sla_breached) w.Field("sla_breached", true);
   Opt(w, "idle_due", c.idle_due);
   Opt(w, "sla_due", c.sla_due);
+  Opt(w, "profile_name", c.profile.name);
+  Opt(w, "profile_email", c.profile.email);
+  Opt(w, "profile_department", c.profile.department);
   return w.EndObject().Take();
 }
 
@@ -193,6 +196,9 @@ Result<Conversation> DecodeConversation(std::string_view json) {
     c.sla_breached = r.Bool("sla_breached");
     c.idle_due = r.Int("idle_due");
     c.sla_due = r.Int("sla_due");
+    c.profile.name = r.Str("profile_name");
+    c.profile.email = r.Str("profile_email");
+    c.profile.department = r.Str("profile_department");
     if (c.id.empty()) r.Note(Status::Corruption("no id"));
   });
 }

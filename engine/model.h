@@ -73,6 +73,15 @@ struct Message {
 // Tokens of other devices a conversation keeps valid besides its newest one.
 constexpr size_t kMaxDeviceTokens = 8;
 
+// What an identified customer's signed identity says about them (an app's or intranet's JWT
+// profile claims), shown to agents. Empty for anonymous customers.
+struct CustomerProfile {
+  std::string name;
+  std::string email;
+  std::string department;
+  bool empty() const { return name.empty() && email.empty() && department.empty(); }
+};
+
 struct Conversation {
   std::string id;
   std::string desk;
@@ -107,6 +116,7 @@ struct Conversation {
   // none. The idle timer may fire early (activity moved on since it was armed): it re-arms then.
   int64_t idle_due = 0;
   int64_t sla_due = 0;
+  CustomerProfile profile;  // the latest the customer's identity carried
 };
 
 struct Agent {

@@ -124,6 +124,8 @@
   // ---- Formatting -------------------------------------------------------------------------------
 
   function customerLabel(v) {
+    const p = v && v.customer_profile;  // an identified customer's name from their signed identity
+    if (p && p.name) return p.department ? `${p.name} (${p.department})` : String(p.name);
     const raw = String((v && v.customer) || '');
     const colon = raw.indexOf(':');
     const id = colon >= 0 ? raw.slice(colon + 1) : raw;

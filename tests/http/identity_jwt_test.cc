@@ -2,7 +2,8 @@
 // HS256 JWT signed with the desk's app_secret: `sub` and `exp` required, `iat` and `nbf` honoured
 // with a small clock skew, `name`, `email`, `department` optional. Expired, early, too long-lived,
 // wrongly signed, other algorithms, mistyped claims: 401, and nothing is started. The bare HMAC
-// of the id (it never expires) works only where a desk enables "legacy_hmac". Over real sockets.
+// of the id (it never expires) works only where a desk enables "legacy_hmac". The profile claims
+// reach the agents' view of the conversation. Over real sockets.
 #include <doctest/doctest.h>
 #include <jwt.h>
 
@@ -55,6 +56,21 @@ TEST_CASE("a JWT signed with the desk's secret starts, then resumes, the user's 
   CHECK(second->status == 200);
   CHECK(std::string(Json(second)["conversation_id"].GetString()) == id);
   CHECK(Json(second)["resumed"].GetBool());
+  // Agents see who it is: the profile claims of the identity (kept when a later JWT has none).
+  const std::string agent = AgentToken(*c, "shop", "ola");
+  auto seen = c->Get(("/v1/agent/conversations/" + id).c_str(), Bearer(agent));
+  REQUIRE(seen);
+  REQUIRE_MESSAGE(seen->status == 200, seen->body);
+  auto doc = Json(seen);
+  REQUIRE(doc["conversation"].HasMember("customer_profile"));
+  const auto& profile = doc["conversation"]["customer_profile"];
+  CHECK(std::string(profile["name"].GetString()) == "王芳");
+  CHECK(std::string(profile["email"].GetString()) == "wang.fang@example.com");
+  CHECK(std::string(profile["department"].GetString()) == "Payroll");
+  // ... and never the customer, whose own view carries no profile.
+  auto own = c->Get(("/v1/conversations/" + id).c_str(), Bearer(Json(second)["customer_token"].GetString()));
+  REQUIRE(own);
+  CHECK(own->body.find("customer_profile") == std::string::npos);
 }
 
 TEST_CASE("expired, early, too long-lived, wrongly signed or mistyped JWTs are 401 and start nothing") {
