@@ -32,6 +32,7 @@ constexpr char kClusterAdminToken[] = "multi-node-admin-token-0123456789abcdef";
 struct ClusterOptions {
   int agents = 2;    // agent0 .. agentN-1, password "pw-<name>-long-enough"
   int capacity = 2;  // each agent's
+  int heartbeat_timeout_seconds = 120;  // the desk's: an agent silent this long goes offline
   // The desk's "wecom" block when set: the fake platform's API.
   std::string wecom_base_url;
   // The desk's "app_webhook" url when set (secret "hook-secret"); the desk's app_secret is
@@ -178,8 +179,8 @@ class Cluster {
     std::ofstream out(dir_ + "/kefu.json");
     out << R"({"desks":[{"id":"shop","name":"Shop","ticket_prefix":"SHOP","knowledge_bases":[")" KEFU_SOURCE_DIR
            R"(/kb/samples/shop-en.json"],"default_team":"general","settings":{"max_queue":500,)"
-           R"("heartbeat_timeout_seconds":120},"agents":[)"
-        << agents << R"(],"app_secret":")" << kClusterAppSecret << "\"" << wecom << webhook << "}]}";
+           R"("heartbeat_timeout_seconds":)"
+        << options.heartbeat_timeout_seconds << R"(},"agents":[)" << agents << R"(],"app_secret":")" << kClusterAppSecret << "\"" << wecom << webhook << "}]}";
   }
 
   std::string dir_;

@@ -178,6 +178,21 @@ TEST_CASE("three nodes: capacity holds, replies cross nodes, kill -9 loses and d
         if (m.HasMember("client_msg_id")) seen_by[node].push_back(m["client_msg_id"].GetString());
       }
     }
+    // Every request for a person was answered by one, or is still waiting or being served.
+    Answer view = cluster.CallNode(0, "GET", "/v1/conversations/" + c.id, c.token);
+    const std::string state = view.json["conversation"]["state"].GetString();
+    Answer h = cluster.CallNode(0, "GET", "/v1/conversations/" + c.id + "/messages?after=0&limit=1000", c.token);
+    uint64_t last_request = 0;
+    bool answered = false;
+    for (const auto& m : h.json["messages"].GetArray()) {
+      const std::string kind = m["kind"].GetString();
+      if (kind == "customer" && std::string(m["text"].GetString()) == kHuman) {
+        last_request = m["seq"].GetUint64();
+        answered = false;
+      }
+      if (kind == "agent" && last_request != 0) answered = true;
+    }
+    CHECK_MESSAGE((last_request == 0 || answered || state == "queued" || state == "agent"), c.id, " ", state);
     CHECK(seen_by[0] == seen_by[1]);
     CHECK(seen_by[0] == seen_by[2]);
     const std::multiset<std::string> stored(seen_by[0].begin(), seen_by[0].end());
@@ -324,6 +339,42 @@ TEST_CASE("WeCom: callbacks land on any node, one node pulls, another takes over
     if (node != first[0]) now.push_back(node);
   }
   CHECK(now.size() == 1);
+}
+
+TEST_CASE("timers fire once across nodes: a silent agent goes offline once, their customer is told once") {
+  PgCluster& pg = SharedPgCluster();
+  auto uri = pg.CreateDatabase("timers");
+  REQUIRE(uri.ok());
+  ClusterOptions options;
+  options.agents = 1;
+  options.heartbeat_timeout_seconds = 5;  // the smallest the config allows
+  Cluster cluster(*uri, options);
+  cluster.StartAll();
+  std::mt19937 rng(3);
+  const std::string agent = cluster.LoginOnline(rng, "agent0");
+  Customer who = cluster.StartCustomer<Customer>(rng);
+  Answer asked = cluster.Call(rng, "POST", "/v1/conversations/" + who.id + "/messages", who.token,
+                              R"({"text":"I want to talk to a human","client_msg_id":"h"})");
+  REQUIRE_MESSAGE(asked.status == 200, asked.body);
+  Answer served = cluster.Call(rng, "GET", "/v1/conversations/" + who.id, who.token);
+  REQUIRE(std::string(served.json["conversation"]["state"].GetString()) == "agent");
+  // The agent falls silent; each node runs the timers every second, and the one that claims the
+  // due heartbeat row sends the conversation back to the line.
+  std::string state;
+  for (int i = 0; i < 300 && state != "queued"; ++i) {
+    std::this_thread::sleep_for(100ms);
+    Answer view = cluster.Call(rng, "GET", "/v1/conversations/" + who.id, who.token);
+    if (view.status == 200) state = view.json["conversation"]["state"].GetString();
+  }
+  REQUIRE(state == "queued");
+  std::this_thread::sleep_for(3s);  // every node has ticked again since
+  Answer history = cluster.CallNode(2, "GET", "/v1/conversations/" + who.id + "/messages?after=0", who.token);
+  REQUIRE(history.status == 200);
+  int told = 0;
+  for (const auto& m : history.json["messages"].GetArray()) {
+    told += std::string(m["text"].GetString()).find("got disconnected") != std::string::npos;
+  }
+  CHECK(told == 1);
 }
 
 TEST_CASE("the app webhook: each agent reply is posted once, whichever nodes serve") {
