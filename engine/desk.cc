@@ -162,9 +162,8 @@ BotPlan PlanBotTurn(Conversation& c, const KnowledgeBase& kb, const MatchResult&
     e.detail = c.last_question;
     plan.events.push_back(std::move(e));
   }
-  if (plan.reason == EscalationReason::kLowConfidence && !r.candidates.empty()) {
-    plan.team = kb.entries[r.candidates[0].entry].team;
-  }
+  // Below the answer threshold the nearest entry is a guess (a parking question near payroll):
+  // such a question goes to the desk's default team (plan.team stays empty).
   return plan;
 }
 

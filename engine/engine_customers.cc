@@ -232,7 +232,19 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
       s = m.Escalate(op, d, c, &t, plan.reason, plan.team, "bot");
     }
   }
-  // Queued conversations: the message waits for the person; agents see the line's new question.
+  if (s.ok() && c.state == ConversationState::kQueued && match.decision == MatchDecision::kAnswer) {
+    // Waiting for a person (perhaps all night), the customer still gets what the bot knows for
+    // sure; they keep their place, and the answer shows in the history the agent will read.
+    turn->decision = match.decision;
+    BotPlan plan = PlanBotTurn(c, kb.kb, match, d.config.settings);
+    for (Event& e : plan.events) {
+      e.at = op.now;
+      t.events.push_back(std::move(e));
+    }
+    Append(c, std::move(plan.reply), op.now, &t);
+  }
+  // Queued conversations: what the bot did not answer waits for the person; agents see the line's
+  // new question.
   if (c.state == ConversationState::kQueued) op.QueueChanged(d.config.id, false);
   if (!s.ok() && s.code() != Status::Code::kResourceExhausted) return s;
   // A full line is told to the customer in a system message; the turn succeeded.

@@ -1,0 +1,98 @@
+// Issue 16 (items 1, 4 and 7), over real sockets: a queued customer still gets the bot's sure
+// answers and keeps their place; resolving a conversation solves its own ticket, not a follow-up;
+// a question below the answer threshold goes to the desk's default team, not the nearest entry's.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "tests/http/http_fixture.h"
+
+namespace kefu::testing {
+namespace {
+
+rapidjson::Document Conversation(httplib::Client& c, const Customer& who) {
+  auto r = c.Get(("/v1/conversations/" + who.id).c_str(), Bearer(who.token));
+  REQUIRE(r);
+  REQUIRE_MESSAGE(r->status == 200, r->body);
+  return Json(r);
+}
+
+TEST_CASE("queued with nobody online, a FAQ question gets the bot's answer and the customer keeps their place") {
+  TestServer server;
+  auto c = server.Client();
+  Customer first = StartConversation(*c), second = StartConversation(*c);
+  for (const Customer& who : {first, second}) {
+    auto asked = Say(*c, who, "I want to talk to a human");
+    REQUIRE(asked);
+    REQUIRE(asked->status == 200);
+  }
+  REQUIRE(std::string(Conversation(*c, second)["conversation"]["state"].GetString()) == "queued");
+  const int position = Conversation(*c, second)["conversation"]["queue"]["position"].GetInt();
+  CHECK(position == 2);
+
+  auto faq = Say(*c, second, "How long does delivery take?");
+  REQUIRE(faq);
+  REQUIRE_MESSAGE(faq->status == 200, faq->body);
+  auto turn = Json(faq);
+  const auto& messages = turn["messages"];
+  REQUIRE(messages.Size() == 2);  // the question and the bot's answer
+  CHECK(std::string(messages[1]["kind"].GetString()) == "bot");
+  CHECK(messages[1].HasMember("entry_id"));
+  CHECK(std::string(turn["conversation"]["state"].GetString()) == "queued");
+  CHECK(turn["conversation"]["queue"]["position"].GetInt() == position);
+
+  // What the bot does not know waits for the person, as before.
+  auto unknown = Say(*c, second, "my parcel arrived wet and the cat is upset about it");
+  REQUIRE(unknown);
+  auto waiting = Json(unknown);
+  CHECK(waiting["messages"].Size() == 1);
+  CHECK(std::string(waiting["conversation"]["state"].GetString()) == "queued");
+  CHECK(waiting["conversation"]["queue"]["position"].GetInt() == position);
+}
+
+TEST_CASE("resolving a conversation with a follow-up ticket solves its own ticket and leaves the follow-up open") {
+  TestServer server;
+  auto c = server.Client();
+  const std::string agent = AgentToken(*c, "shop", "nina");
+  GoOnline(*c, agent);
+  Customer who = StartConversation(*c);
+  auto asked = Say(*c, who, "I want to talk to a human");
+  REQUIRE(asked);
+  const std::string own = Json(asked)["conversation"]["ticket"].GetString();
+  auto follow = PostJson(*c, "/v1/agent/conversations/" + who.id + "/tickets", R"({"subject":"refund check"})", agent);
+  REQUIRE(follow);
+  REQUIRE_MESSAGE(follow->status == 201, follow->body);
+  auto resolved = PostJson(*c, "/v1/agent/conversations/" + who.id + "/resolve", "{}", agent);
+  REQUIRE(resolved);
+  REQUIRE_MESSAGE(resolved->status == 200, resolved->body);
+  auto tickets = c->Get(("/v1/conversations/" + who.id + "/tickets").c_str(), Bearer(who.token));
+  REQUIRE(tickets);
+  REQUIRE(tickets->status == 200);
+  auto doc = Json(tickets);
+  int seen = 0;
+  for (const auto& t : doc["tickets"].GetArray()) {
+    const std::string id = t["id"].GetString(), status = t["status"].GetString();
+    if (id == own) {
+      CHECK(status == "solved");
+    } else {
+      CHECK(status == "open");  // the follow-up keeps its status
+    }
+    ++seen;
+  }
+  CHECK(seen == 2);
+}
+
+TEST_CASE("a question below the answer threshold goes to the desk's default team, not to the nearest entry's") {
+  TestServer server;
+  auto c = server.Client();
+  Customer who = StartConversation(*c, "hr", R"({"locale":"en"})");
+  auto asked = Say(*c, who, "where can I park my bicycle overnight near the dog kennel");
+  REQUIRE(asked);
+  REQUIRE_MESSAGE(asked->status == 200, asked->body);
+  auto turn = Json(asked);
+  REQUIRE(std::string(turn["conversation"]["state"].GetString()) == "queued");
+  CHECK(std::string(turn["conversation"]["team"].GetString()) == "hr");
+}
+
+}  // namespace
+}  // namespace kefu::testing
