@@ -86,7 +86,7 @@ std::string StatsJson(std::string_view desk, const DeskStats& s) {
   w.Field("conversations", s.conversations).Field("customer_messages", s.customer_messages);
   w.Field("bot_answers", s.bot_answers).Field("bot_clarifications", s.bot_clarifications);
   w.Field("unmatched", s.unmatched).Field("escalations", s.escalations).Field("resolved", s.resolved);
-  w.Field("resolved_by_bot", s.resolved_by_bot).Field("transfers", s.transfers).Field("sla_breaches", s.sla_breaches);
+  w.Field("resolved_by_bot", s.resolved_by_bot).Field("transfers", s.transfers).Field("withdrawn", s.withdrawn).Field("sla_breaches", s.sla_breaches);
   w.Field("helpful_feedback", s.helpful_feedback).Field("unhelpful_feedback", s.unhelpful_feedback);
   w.Key("bot_resolution_rate").Double(s.bot_resolution_rate);
   w.Key("escalation_rate").Double(s.escalation_rate);
@@ -151,6 +151,11 @@ void HttpApi::RegisterRoutes() {
     auto body = ReadJsonBody(c.request, true, {});
     if (!body.ok()) return SendError(c.response, body.status());
     auto turn = engine_->RequestHandoff(c.Param("id"));
+    if (!turn.ok()) return SendError(c.response, turn.status());
+    SendJson(c.response, 200, TurnJson(*turn));
+  });
+  AddRoute("DELETE", "/v1/conversations/{id}/handoff", A::kCustomer, json, [this](HttpCall& c) {
+    auto turn = engine_->LeaveQueue(c.Param("id"));
     if (!turn.ok()) return SendError(c.response, turn.status());
     SendJson(c.response, 200, TurnJson(*turn));
   });

@@ -208,6 +208,19 @@ Status Requeue(Conversation& c, std::string_view team, std::string_view actor, s
   return Transition(c, ConversationAction::kRequeue, actor, reason, now, turn);
 }
 
+Status WithdrawFromQueue(Conversation& c, int64_t now, Turn* turn) {
+  KEFU_RETURN_IF_ERROR(Transition(c, ConversationAction::kWithdraw, "customer", "withdrawn", now, turn));
+  c.escalated_at = 0;
+  c.enqueued_at = 0;
+  c.sla_due = 0;
+  c.priority = 0;
+  Append(c,
+         SystemText(c, Say(c.language, "You left the line. Ask me anything, or ask for a person again at any time.",
+                           "您已退出排队。有问题可以继续问我，也可以随时再转人工。")),
+         now, turn);
+  return Status::OK();
+}
+
 Status ResolveConversation(Conversation& c, std::string_view actor, std::string_view reason, int64_t now, Turn* turn) {
   const ConversationState from = c.state;
   KEFU_RETURN_IF_ERROR(Transition(c, ConversationAction::kResolve, actor, reason, now, turn));

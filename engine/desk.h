@@ -88,6 +88,10 @@ Status AssignTo(Conversation& c, const Agent& agent, ConversationAction action, 
 Status Requeue(Conversation& c, std::string_view team, std::string_view actor, std::string_view reason, int64_t now,
                Turn* turn);
 
+// queued -> bot: the customer left the line ("never mind"); the episode ends unserved and the bot
+// is back. The caller closes the ticket.
+Status WithdrawFromQueue(Conversation& c, int64_t now, Turn* turn);
+
 // Any open state -> resolved. The customer is asked to rate when a person was involved.
 Status ResolveConversation(Conversation& c, std::string_view actor, std::string_view reason, int64_t now, Turn* turn);
 

@@ -217,6 +217,9 @@ class Engine {
   Result<CustomerTurn> PostCustomerMessage(const CustomerMessageRequest& request);
   // The customer asks for a person.
   Result<CustomerTurn> RequestHandoff(std::string_view conversation_id);
+  // The customer leaves the waiting line and is back with the bot; the conversation's ticket is
+  // closed as withdrawn. Conflict when the conversation is not waiting in the line.
+  Result<CustomerTurn> LeaveQueue(std::string_view conversation_id);
   // The customer judges a bot answer; unhelpful escalates while the bot is serving.
   Result<CustomerTurn> GiveFeedback(std::string_view conversation_id, uint64_t message_seq, bool helpful);
   // CSAT 1..5, once per resolution. Conflict when not resolved or already rated.

@@ -333,6 +333,34 @@ Result<CustomerTurn> Engine::RequestHandoff(std::string_view conversation_id) {
   return turn;
 }
 
+Result<CustomerTurn> Engine::LeaveQueue(std::string_view conversation_id) {
+  Impl& m = *impl_;
+  CustomerTurn turn;
+  Status s = m.Run([&](Op& op) {
+    turn = CustomerTurn();
+    auto slot = op.Load(conversation_id);
+    if (!slot.ok()) return slot.status();
+    Conversation& c = (*slot)->c;
+    DeskRuntime* d = m.Desk(c.desk);
+    if (d == nullptr) return Status::NotFound("no such conversation");
+    if (c.state != ConversationState::kQueued) return Status::Conflict("the conversation is not waiting in the line");
+    Turn& t = (*slot)->turn;
+    KEFU_RETURN_IF_ERROR(WithdrawFromQueue(c, op.now, &t));
+    if (!c.ticket.empty()) {
+      auto ticket = op.LoadTicketById(*d, c.ticket);
+      if (!ticket.ok() && ticket.status().code() != Status::Code::kNotFound) return ticket.status();
+      if (ticket.ok() && (*ticket)->t.status == TicketStatus::kOpen) {
+        (*ticket)->t.status = TicketStatus::kClosed;
+        (*ticket)->t.updated_at = op.now;
+      }
+    }
+    op.QueueChanged(d->config.id, true);
+    return FinishTurn(op, **slot, &turn);
+  });
+  if (!s.ok()) return s;
+  return turn;
+}
+
 Result<CustomerTurn> Engine::GiveFeedback(std::string_view conversation_id, uint64_t message_seq, bool helpful) {
   Impl& m = *impl_;
   CustomerTurn turn;

@@ -14,6 +14,7 @@ std::string_view ConversationActionName(ConversationAction a) {
     case ConversationAction::kResolve: return "resolve";
     case ConversationAction::kReopenToBot: return "reopen_to_bot";
     case ConversationAction::kReopenToAgent: return "reopen_to_agent";
+    case ConversationAction::kWithdraw: return "withdraw";
   }
   return "unknown";
 }
@@ -45,6 +46,9 @@ Result<ConversationState> NextState(ConversationState from, ConversationAction a
       break;
     case A::kReopenToAgent:
       if (from == S::kResolved) return S::kAgent;
+      break;
+    case A::kWithdraw:
+      if (from == S::kQueued) return S::kBot;
       break;
   }
   return Status::Conflict("cannot " + std::string(ConversationActionName(action)) + " a conversation in state " +

@@ -19,6 +19,7 @@ enum class ConversationAction {
   kResolve,        // new, bot, queued, agent -> resolved
   kReopenToBot,    // resolved -> bot: the customer writes again
   kReopenToAgent,  // resolved -> agent: ... and their last agent is there to take it
+  kWithdraw,       // queued -> bot: the customer leaves the line
 };
 
 std::string_view ConversationActionName(ConversationAction a);

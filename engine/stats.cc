@@ -95,6 +95,7 @@ void StatsAccumulator::Add(const Event& e) {
       break;
     case EventType::kStateChanged:
       if (IsEscalation(e)) ++counts_.escalations;
+      if (e.from == ConversationState::kQueued && e.to == ConversationState::kBot) ++counts_.withdrawn;
       if (e.to == ConversationState::kAgent && e.from == ConversationState::kQueued) queue_wait_.Add(e.value);
       if (IsResolution(e)) {
         ++counts_.resolved;
@@ -136,6 +137,7 @@ void StatsAccumulator::Merge(const StatsAccumulator& o) {
   c.resolved += d.resolved;
   c.resolved_by_bot += d.resolved_by_bot;
   c.transfers += d.transfers;
+  c.withdrawn += d.withdrawn;
   c.sla_breaches += d.sla_breaches;
   c.helpful_feedback += d.helpful_feedback;
   c.unhelpful_feedback += d.unhelpful_feedback;
@@ -174,7 +176,8 @@ namespace {
 std::vector<int64_t*> Counters(DeskStats& c, int64_t* csat_sum) {
   return {&c.conversations, &c.customer_messages, &c.bot_answers, &c.bot_clarifications, &c.unmatched,
           &c.escalations, &c.resolved, &c.resolved_by_bot, &c.transfers, &c.sla_breaches,
-          &c.helpful_feedback, &c.unhelpful_feedback, &c.csat_count, csat_sum};
+          &c.helpful_feedback, &c.unhelpful_feedback, &c.csat_count, csat_sum,
+          &c.withdrawn};  // added later: older rollups, one shorter, read it as 0
 }
 
 // A histogram as [count, sum, bucket, n, bucket, n, ...] (non-empty buckets only).

@@ -1,5 +1,5 @@
-// Issue 16 (items 1, 4 and 7), over real sockets: a queued customer still gets the bot's sure
-// answers and keeps their place; resolving a conversation solves its own ticket, not a follow-up;
+// Issue 16 (items 1, 2, 4 and 7), over real sockets: a queued customer still gets the bot's sure
+// answers and keeps their place, and can leave the line; resolving a conversation solves its own ticket, not a follow-up;
 // a question below the answer threshold goes to the desk's default team, not the nearest entry's.
 #include <doctest/doctest.h>
 
@@ -48,6 +48,42 @@ TEST_CASE("queued with nobody online, a FAQ question gets the bot's answer and t
   CHECK(waiting["messages"].Size() == 1);
   CHECK(std::string(waiting["conversation"]["state"].GetString()) == "queued");
   CHECK(waiting["conversation"]["queue"]["position"].GetInt() == position);
+}
+
+TEST_CASE("DELETE handoff takes the customer out of the line, back to the bot; the ticket is closed as withdrawn") {
+  TestServer server;
+  auto c = server.Client();
+  Customer first = StartConversation(*c), second = StartConversation(*c);
+  for (const Customer& who : {first, second}) REQUIRE(Say(*c, who, "I want to talk to a human")->status == 200);
+  const std::string ticket = Conversation(*c, first)["conversation"]["ticket"].GetString();
+
+  auto left = c->Delete(("/v1/conversations/" + first.id + "/handoff").c_str(), Bearer(first.token));
+  REQUIRE(left);
+  REQUIRE_MESSAGE(left->status == 200, left->body);
+  auto turn = Json(left);
+  CHECK(std::string(turn["conversation"]["state"].GetString()) == "bot");
+  REQUIRE(turn["messages"].Size() == 1);
+  CHECK(std::string(turn["messages"][0]["text"].GetString()).find("You left the line") != std::string::npos);
+  // The one behind moves up; the ticket is closed; the stats count it.
+  CHECK(Conversation(*c, second)["conversation"]["queue"]["position"].GetInt() == 1);
+  auto tickets = Json(c->Get(("/v1/conversations/" + first.id + "/tickets").c_str(), Bearer(first.token)));
+  REQUIRE(tickets["tickets"].Size() == 1);
+  CHECK(std::string(tickets["tickets"][0]["id"].GetString()) == ticket);
+  CHECK(std::string(tickets["tickets"][0]["status"].GetString()) == "closed");
+  auto stats = server.engine->Stats("shop");
+  REQUIRE(stats.ok());
+  CHECK(stats->withdrawn == 1);
+  // The bot answers again; leaving twice, or another customer's token, is refused.
+  auto faq = Json(Say(*c, first, "How long does delivery take?"));
+  CHECK(std::string(faq["messages"][1]["kind"].GetString()) == "bot");
+  auto again = c->Delete(("/v1/conversations/" + first.id + "/handoff").c_str(), Bearer(first.token));
+  REQUIRE(again);
+  CHECK(again->status == 409);
+  CHECK(ErrorCode(again) == "conflict");
+  auto other = c->Delete(("/v1/conversations/" + second.id + "/handoff").c_str(), Bearer(first.token));
+  REQUIRE(other);
+  CHECK(other->status == 404);
+  CHECK(std::string(Conversation(*c, second)["conversation"]["state"].GetString()) == "queued");
 }
 
 TEST_CASE("resolving a conversation with a follow-up ticket solves its own ticket and leaves the follow-up open") {
