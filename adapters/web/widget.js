@@ -36,6 +36,7 @@
       placeholder: 'Type your question…',
       send: 'Send',
       person: 'Talk to a person',
+      leave: 'Never mind, leave the line',
       notHelpful: "This didn't help",
       feedbackSent: 'Thanks for telling us',
       bot: 'Assistant',
@@ -69,12 +70,13 @@
       placeholder: '请输入您的问题…',
       send: '发送',
       person: '转人工',
+      leave: '不用了，退出排队',
       notHelpful: '没有帮助',
       feedbackSent: '感谢您的反馈',
       bot: '智能助手',
       you: '我',
       agent: '客服',
-      queued: (n) => `您正在排队，前面第 ${n} 位`,
+      queued: (n) => `您正在排队，您是第 ${n} 位`,
       queuedNoPosition: '您正在排队等待人工客服',
       wait: (m) => `预计等待约 ${Math.max(1, m)} 分钟`,
       waitUnknown: '现在没有客服在线，有人上线后会在这里回复您。',
@@ -433,6 +435,12 @@
       else lines.push(t.wait(Math.ceil(q.expected_wait_seconds / 60)));
       banner.appendChild(el('strong', { class: 'queue-position' }, lines[0]));
       banner.appendChild(el('span', { class: 'queue-wait' }, lines[1]));
+      const leave = el('button', { class: 'leave', type: 'button' }, t.leave);
+      leave.addEventListener('click', async () => {
+        leave.disabled = true;
+        if (!(await turn('/handoff', undefined, 'DELETE'))) leave.disabled = false;
+      });
+      banner.appendChild(leave);
       banner.hidden = false;
       // A state event may arrive before the queue has placed the customer: ask once more.
       if (!(q.position > 0)) refreshViewSoon();
@@ -568,10 +576,10 @@
   }
 
   // Runs one customer action that answers like the messages route.
-  async function turn(path, body) {
+  async function turn(path, body, method = 'POST') {
     try {
       await ensureConversation();
-      const data = await api('POST', convPath(path), body);
+      const data = await api(method, convPath(path), body);
       addMessages(data.messages);
       applyView(data.conversation);
       showError('');
@@ -926,6 +934,7 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .actions { display: flex; justify-content: center; padding: 8px 12px 0; }
 .person { border: 1px solid var(--kefu-line); background: #fff; border-radius: 16px; padding: 5px 14px; font-size: 14px; }
 .person:hover { border-color: var(--kefu-accent); color: var(--kefu-accent); }
+.leave { display: block; margin-top: 4px; border: 0; background: none; padding: 0; font-size: 13px; color: var(--kefu-accent); text-decoration: underline; cursor: pointer; }
 .composer { display: flex; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; }
 .input {
   flex: 1; resize: none; min-height: 42px; max-height: 120px; padding: 10px 12px;

@@ -260,6 +260,23 @@ async function phoneScenario() {
     await screenshot(customer, 'widget-phone.png');
   });
 
+  await step('phone: while queued, a FAQ gets the bot\'s answer and the place in line is kept', async () => {
+    const answers = await customer.locator(W('.msg-bot')).count();
+    await ask(customer, 'How long does delivery take?');
+    await customer.locator(W('.msg-bot')).nth(answers).waitFor();
+    await customer.locator(W('.queue-position'), { hasText: 'number 1 in the queue' }).waitFor();
+    await customer.locator(W('.status'), { hasText: 'Waiting for a person' }).waitFor();
+  });
+
+  await step('phone: "never mind" leaves the line, back to the assistant; asking again queues again', async () => {
+    await customer.locator(W('.leave')).tap();
+    await customer.locator(W('.msg-system .text'), { hasText: 'You left the line' }).waitFor();
+    await customer.locator(W('.status'), { hasText: 'Our assistant answers right away' }).waitFor();
+    assert.ok(await customer.locator(W('.queue-position')).count() === 0 || await customer.locator(W('.queue-position')).isHidden());
+    await customer.locator(W('.person')).tap();
+    await customer.locator(W('.queue-position'), { hasText: 'number 1 in the queue' }).waitFor();
+  });
+
   await step('phone: with the SSE route unreachable, live replies arrive by long polls', async () => {
     const mine = (await api('GET', '/v1/agent/conversations', undefined, kim)).conversations;
     await api('POST', `/v1/agent/conversations/${mine[0].conversation_id}/resolve`, {}, kim);
