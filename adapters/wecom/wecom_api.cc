@@ -249,7 +249,8 @@ Result<WeComSyncPage> WeComClient::SyncMsg(std::string_view cursor, std::string_
   if (!cursor.empty()) w.Field("cursor", cursor);
   if (!callback_token.empty()) w.Field("token", callback_token);
   w.Field("limit", static_cast<int64_t>(std::clamp(limit, 1, 1000)));
-  w.Field("open_kfid", open_kfid).EndObject();
+  if (!open_kfid.empty()) w.Field("open_kfid", open_kfid);  // none: every account's messages
+  w.EndObject();
   auto body = Call("/cgi-bin/kf/sync_msg", w.Take());
   if (!body.ok()) return body.status();
   auto doc = ParseJson(*body);

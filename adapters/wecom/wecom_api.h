@@ -76,7 +76,8 @@ class WeComClient {
               WeComClientOptions options = {});
 
   // One page of messages after `cursor` ("" from the oldest kept). `callback_token` is the Token
-  // of the callback that announced them ("" allowed, at a stricter rate limit); `limit` 1..1000.
+  // of the callback that announced them ("" allowed, at a stricter rate limit); `open_kfid` the
+  // account ("": every account the app may read); `limit` 1..1000.
   Result<WeComSyncPage> SyncMsg(std::string_view cursor, std::string_view callback_token, std::string_view open_kfid,
                                 int limit);
   // OK when WeCom accepted it. Unavailable when a transient failure outlived the retries (try

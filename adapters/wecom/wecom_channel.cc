@@ -250,7 +250,9 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
     return Status::OK();  // not ours: ignored
   }
   const std::string kfid = field("OpenKfId"), token = field("Token");
-  if (!IsWeComId(kfid)) return reject(Status::InvalidArgument("wecom: bad OpenKfId"));
+  // Without OpenKfId (the form WeCom documented first, still sent by some setups) the pull reads
+  // every account the app may read: its cursor and pending record are those of the id "".
+  if (!kfid.empty() && !IsWeComId(kfid)) return reject(Status::InvalidArgument("wecom: bad OpenKfId"));
   if (token.size() > 128) return reject(Status::InvalidArgument("wecom: bad Token"));
   const int64_t now = clock_->NowMicros();
   {
@@ -313,7 +315,7 @@ Status WeComChannel::LoadRecords(Desk& d, bool all) {
   });
   KEFU_RETURN_IF_ERROR(s);
   for (const auto& [kfid, task] : pulls) {
-    if (IsWeComId(kfid)) Enqueue(&d, kfid, task.token, task.token_at, std::chrono::steady_clock::now());
+    if (kfid.empty() || IsWeComId(kfid)) Enqueue(&d, kfid, task.token, task.token_at, std::chrono::steady_clock::now());
   }
   return Status::OK();
 }

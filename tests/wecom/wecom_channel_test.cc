@@ -215,6 +215,27 @@ TEST_CASE("a customer's text is pulled with sync_msg and answered by the bot wit
   CHECK(w.CustomerMessages("wmUSER1") == 2);
 }
 
+TEST_CASE("a callback without OpenKfId (the form WeCom documented first) pulls every account of the desk") {
+  World w;
+  w.fake.AddText("wmUSER7", "How many days of annual leave do I get?");
+  auto r = FakeWeCom::PostCallback(w.port, kDesk, w.Crypto(), "CALLBACKTOKEN7", false,
+                                   w.clock.NowMicros() / kMicrosPerSecond, /*open_kfid=*/"");
+  REQUIRE(r);
+  REQUIRE_MESSAGE(r->status == 200, r->body);
+  w.Settle();
+  REQUIRE(w.fake.WaitSent(1));
+  CHECK(w.SentTo("wmUSER7").size() == 1);  // the message names its account: the reply goes there
+  CHECK(w.CustomerMessages("wmUSER7") == 1);
+  CHECK(w.fake.sync_tokens().back() == "CALLBACKTOKEN7");
+  // A restart, and the same form again: nothing is processed twice.
+  w.Restart();
+  r = FakeWeCom::PostCallback(w.port, kDesk, w.Crypto(), "CALLBACKTOKEN8", false,
+                              w.clock.NowMicros() / kMicrosPerSecond, "");
+  REQUIRE(r);
+  w.Settle();
+  CHECK(w.CustomerMessages("wmUSER7") == 1);
+}
+
 TEST_CASE("an image or a voice message is never dropped: it shows in the conversation and reaches a person") {
   World w;
   w.fake.AddMedia("wmPIC", "image");
