@@ -51,6 +51,16 @@ std::string AgentViewJson(const ConversationView& v) {
   return out;
 }
 
+// An agent account as the admin routes show it (never the password hash).
+void WriteAgentSummary(JsonWriter& w, std::string_view desk, const AgentSummary& a) {
+  w.BeginObject().Field("desk", desk).Field("username", a.username).Field("name", a.display_name);
+  w.Key("teams").BeginArray();
+  for (const std::string& t : a.teams) w.String(t);
+  w.EndArray().Field("capacity", a.capacity).Field("role", a.desk_admin ? "desk_admin" : "agent");
+  w.Field("created_at", a.created_at).Field("presence", PresenceName(a.presence)).Field("serving", a.serving);
+  w.EndObject();
+}
+
 std::string AgentViewsJson(const std::vector<ConversationView>& views) {
   std::string out = "[";
   for (size_t i = 0; i < views.size(); ++i) {
@@ -397,6 +407,48 @@ void HttpApi::RegisterRoutes() {
     for (const std::string& t : teams) w.String(t);
     w.EndArray().Field("capacity", capacity).Field("role", role).EndObject().EndObject();
     SendJson(c.response, 201, w.Take());
+  });
+  AddRoute("GET", "/v1/admin/desks/{desk}/agents", A::kDeskAdmin, 0, [this](HttpCall& c) {
+    auto agents = engine_->ListAgents(c.Param("desk"));
+    if (!agents.ok()) return SendError(c.response, agents.status());
+    JsonWriter w;
+    w.BeginObject().Key("agents").BeginArray();
+    for (const AgentSummary& a : *agents) WriteAgentSummary(w, c.Param("desk"), a);
+    SendJson(c.response, 200, w.EndArray().EndObject().Take());
+  });
+  AddRoute("PATCH", "/v1/admin/desks/{desk}/agents/{username}", A::kDeskAdmin, json, [this](HttpCall& c) {
+    auto body = ReadJsonBody(c.request, false, {"name", "teams", "capacity", "role", "password"});
+    if (!body.ok()) return SendError(c.response, body.status());
+    AgentUpdate u;
+    std::string text, role;
+    std::vector<std::string> teams;
+    int64_t capacity = 0;
+    Status s = body->GetString("name", Presence::kOptional, &text, 100);
+    if (s.ok() && body->Has("name")) u.display_name = text;
+    if (s.ok()) s = body->GetStringArray("teams", Presence::kOptional, 50, 64, &teams);
+    if (s.ok() && body->Has("teams")) u.teams = teams;
+    if (s.ok()) s = body->GetInt("capacity", Presence::kOptional, 1, 100, &capacity);
+    if (s.ok() && body->Has("capacity")) u.capacity = static_cast<int>(capacity);
+    if (s.ok()) s = body->GetString("role", Presence::kOptional, &role, 16);
+    if (s.ok() && body->Has("role")) {
+      if (role != "agent" && role != "desk_admin") s = Status::InvalidArgument("field 'role': agent or desk_admin");
+      u.desk_admin = role == "desk_admin";
+    }
+    if (s.ok()) s = body->GetString("password", Presence::kOptional, &text, 200);
+    if (s.ok() && body->Has("password")) u.password = text;
+    if (!s.ok()) return SendError(c.response, s);
+    auto updated = engine_->UpdateAgent(c.Param("desk"), c.Param("username"), u);
+    if (!updated.ok()) return SendError(c.response, updated.status());
+    JsonWriter w;
+    w.BeginObject().Key("agent");
+    WriteAgentSummary(w, c.Param("desk"), *updated);
+    SendJson(c.response, 200, w.EndObject().Take());
+  });
+  AddRoute("DELETE", "/v1/admin/desks/{desk}/agents/{username}", A::kDeskAdmin, 0, [this](HttpCall& c) {
+    Status s = engine_->DeleteAgent(c.Param("desk"), c.Param("username"));
+    if (!s.ok()) return SendError(c.response, s);
+    JsonWriter w;
+    SendJson(c.response, 200, w.BeginObject().Field("deleted", c.Param("username")).EndObject().Take());
   });
   AddRoute("PUT", "/v1/admin/desks/{desk}/kb", A::kDeskAdmin, options_.max_kb_body_bytes, [this](HttpCall& c) {
     std::string language = c.request.get_param_value("language");

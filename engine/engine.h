@@ -68,6 +68,27 @@ struct AgentIdentity {
   bool desk_admin = false;  // the agent may use the desk's admin routes
 };
 
+// An agent account as the admin routes show it: never the password hash.
+struct AgentSummary {
+  std::string username;
+  std::string display_name;
+  std::vector<std::string> teams;
+  int capacity = 0;
+  bool desk_admin = false;
+  int64_t created_at = 0;
+  AgentPresence presence = AgentPresence::kOffline;
+  int serving = 0;  // conversations the agent serves now
+};
+
+// A change to an agent account; fields left unset keep their value.
+struct AgentUpdate {
+  std::optional<std::string> display_name;
+  std::optional<std::vector<std::string>> teams;
+  std::optional<int> capacity;
+  std::optional<bool> desk_admin;
+  std::optional<std::string> password;  // a reset: every session of the agent ends at once
+};
+
 struct StartRequest {
   std::string desk;
   Channel channel = Channel::kWeb;
@@ -238,6 +259,14 @@ class Engine {
   Status CreateAgent(std::string_view desk, std::string_view username, std::string_view password,
                      std::string_view display_name, const std::vector<std::string>& teams, int capacity,
                      bool desk_admin = false);
+  // The desk's agents in username order. NotFound for an unknown desk.
+  Result<std::vector<AgentSummary>> ListAgents(std::string_view desk) const;
+  // Changes an account (AgentUpdate). NotFound for an unknown desk or agent; InvalidArgument as
+  // CreateAgent. A lower capacity does not take conversations away; it only stops new ones.
+  Result<AgentSummary> UpdateAgent(std::string_view desk, std::string_view username, const AgentUpdate& update);
+  // Removes an account: its sessions end at once (401 on the next call) and the conversations it
+  // served go back to the line, first in line, and to free seats. NotFound when unknown.
+  Status DeleteAgent(std::string_view desk, std::string_view username);
   // A session token. Unauthenticated for a wrong desk, user or password (one message for all);
   // ResourceExhausted after too many failures for the account.
   Result<std::string> Login(std::string_view desk, std::string_view username, std::string_view password);

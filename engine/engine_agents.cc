@@ -22,6 +22,9 @@ bool IsUsername(std::string_view u) {
   return true;
 }
 
+
+}  // namespace
+
 LiveEvent PresenceEvent(std::string_view desk, std::string_view username, AgentPresence presence) {
   LiveEvent e;
   e.desk = std::string(desk);
@@ -31,8 +34,6 @@ LiveEvent PresenceEvent(std::string_view desk, std::string_view username, AgentP
   e.data = w.Take();
   return e;
 }
-
-}  // namespace
 
 // ---- Accounts and sessions ------------------------------------------------------------------------------
 
@@ -77,6 +78,7 @@ Status Engine::CreateAgent(std::string_view desk, std::string_view username, std
     a.desk_admin = desk_admin;
     a.capacity = capacity;
     a.created_at = op.now;
+    a.session_epoch = RandomHex(8);
     op.rec.PutAgent(a);
     return op.rec.SaveAgentLive(desk, username, AgentLive(), AgentLive());
   });
@@ -109,6 +111,7 @@ Result<std::string> Engine::Login(std::string_view desk, std::string_view userna
   Impl& m = *impl_;
   const Status wrong = Status::Unauthenticated("wrong desk, username or password");
   std::optional<std::string> hash;
+  std::string epoch;  // of the account whose hash was verified
   // The attempt is counted before the password is verified, under the agent's live row's lock:
   // however many arrive at once, at most max_failed_logins wrong passwords are ever verified per
   // window (a success gives the attempt back).
@@ -129,6 +132,7 @@ Result<std::string> Engine::Login(std::string_view desk, std::string_view userna
     }
     if (after.failed_logins++ == 0) after.first_failed_at = op.now;
     hash = (*a)->password_hash;
+    epoch = (*a)->session_epoch;
     return op.rec.SaveAgentLive(desk, username, *live, after);
   });
   if (!reserved.ok()) return reserved;
@@ -141,13 +145,16 @@ Result<std::string> Engine::Login(std::string_view desk, std::string_view userna
   Status s = m.Run([&](Op& op) {
     auto live = op.rec.LoadAgentLive(desk, username, RecordTxn::Lock::kUpdate);
     if (!live.ok()) return live.status();
+    auto a = op.rec.LoadAgent(desk, username);
+    if (!a.ok()) return a.status();
+    if (!a->has_value() || (*a)->session_epoch != epoch) return wrong;  // reset or removed meanwhile
     AgentLive after = *live;
     after.failed_logins = 0;
     after.first_failed_at = 0;
     after.last_seen = op.now;
     KEFU_RETURN_IF_ERROR(op.rec.SaveAgentLive(desk, username, *live, after));
     op.rec.PutSession(HashToken(token), Session{std::string(desk), std::string(username),
-                                                op.now + m.options.agent_session_micros});
+                                                op.now + m.options.agent_session_micros, epoch});
     return Status::OK();
   });
   if (!s.ok()) return s;
@@ -167,7 +174,10 @@ Result<AgentIdentity> Engine::AuthenticateAgent(std::string_view token) {
     if ((*session)->expires_at <= op.now) return Status::Unauthenticated("the agent token has expired; log in again");
     auto agent = op.rec.LoadAgent((*session)->desk, (*session)->username);
     if (!agent.ok()) return agent.status();
-    if (!agent->has_value() || m.Desk((*session)->desk) == nullptr) return Status::Unauthenticated("invalid agent token");
+    if (!agent->has_value() || m.Desk((*session)->desk) == nullptr ||
+        (*agent)->session_epoch != (*session)->agent_epoch) {
+      return Status::Unauthenticated("invalid agent token");  // removed, reset, or made again since
+    }
     id = AgentIdentity{(*session)->desk, (*session)->username, (**agent).desk_admin};
     auto live = op.rec.LoadAgentLive(id.desk, id.username, RecordTxn::Lock::kNone);
     if (!live.ok()) return live.status();

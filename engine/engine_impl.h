@@ -30,6 +30,9 @@
 
 namespace kefu {
 
+// The live event that tells consoles an agent's presence changed.
+LiveEvent PresenceEvent(std::string_view desk, std::string_view username, AgentPresence presence);
+
 struct KbBundle {
   std::string language;
   KnowledgeBase kb;

@@ -77,13 +77,7 @@ static Status FireTimer(Engine::Impl& m, Op& op, const TimerRow& row) {
         // Silent: offline, and what they served goes back to the line, first in line.
         after.presence = AgentPresence::kOffline;
         after.heartbeat_due = 0;
-        LiveEvent e;
-        e.desk = row.desk;
-        e.type = LiveEventType::kPresence;
-        JsonWriter w;
-        w.BeginObject().Field("agent", row.id).Field("presence", "offline").EndObject();
-        e.data = w.Take();
-        op.Publish(std::move(e));
+        op.Publish(PresenceEvent(row.desk, row.id, AgentPresence::kOffline));
         KEFU_RETURN_IF_ERROR(op.rec.SaveAgentLive(row.desk, row.id, *live, after));
         return m.RequeueAgentConversations(op, *d, row.id);
       }

@@ -267,6 +267,7 @@ std::string EncodeAgent(const Agent& a) {
   WriteStrings(w, "teams", a.teams);
   w.Field("capacity", a.capacity).Field("created", a.created_at);
   if (a.desk_admin) w.Field("desk_admin", true);
+  Opt(w, "epoch", a.session_epoch);
   return w.EndObject().Take();
 }
 
@@ -280,6 +281,7 @@ Result<Agent> DecodeAgent(std::string_view json) {
     a.capacity = static_cast<int>(r.Int("capacity"));
     a.created_at = r.Int("created");
     a.desk_admin = r.Bool("desk_admin");
+    a.session_epoch = r.Str("epoch");
     if (a.username.empty()) r.Note(Status::Corruption("no username"));
   });
 }
@@ -377,6 +379,7 @@ Result<AgentLive> DecodeAgentLive(std::string_view json) {
 std::string EncodeSession(const Session& s) {
   JsonWriter w;
   w.BeginObject().Field("desk", s.desk).Field("username", s.username).Field("expires", s.expires_at);
+  Opt(w, "epoch", s.agent_epoch);
   return w.EndObject().Take();
 }
 
@@ -385,6 +388,7 @@ Result<Session> DecodeSession(std::string_view json) {
     s.desk = r.Str("desk");
     s.username = r.Str("username");
     s.expires_at = r.Int("expires");
+    s.agent_epoch = r.Str("epoch");
     if (s.username.empty()) r.Note(Status::Corruption("no username"));
   });
 }

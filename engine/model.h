@@ -128,6 +128,9 @@ struct Agent {
   int capacity = 3;                // most conversations served at once
   int64_t created_at = 0;
   bool desk_admin = false;         // may use the desk's admin routes (KB, drafts, agents, stats)
+  // Sessions carry the epoch of their login: a new epoch (a password reset, an account removed and
+  // made again) ends every earlier session at once.
+  std::string session_epoch;
 
   bool Serves(std::string_view team) const;
 };
@@ -148,6 +151,7 @@ struct Session {
   std::string desk;
   std::string username;
   int64_t expires_at = 0;
+  std::string agent_epoch;  // the agent's session_epoch at login
 };
 
 enum class TicketStatus { kOpen = 0, kPending, kSolved, kClosed };

@@ -380,6 +380,12 @@ void RecordTxn::PutAgent(const Agent& a) {
   Remember(key, std::move(bytes), std::make_shared<const Agent>(a));
 }
 
+void RecordTxn::DeleteAgent(std::string_view desk, std::string_view username, const AgentLive& live) {
+  tx_->Delete(AgentKey(desk, username));
+  tx_->Delete(AgentLiveKey(desk, username));
+  if (live.heartbeat_due != 0) tx_->Delete(TimerKey(live.heartbeat_due, TimerKind::kHeartbeat, desk, username));
+}
+
 Result<AgentLive> RecordTxn::LoadAgentLive(std::string_view desk, std::string_view username, Lock lock) {
   auto a = Load<AgentLive>(AgentLiveKey(desk, username), lock, kRankAgent, &DecodeAgentLive);
   if (!a.ok()) return a.status();

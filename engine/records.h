@@ -135,6 +135,8 @@ class RecordTxn {
   Result<std::optional<Agent>> LoadAgent(std::string_view desk, std::string_view username);
   Result<std::vector<Agent>> Agents(std::string_view desk);
   void PutAgent(const Agent& a);
+  // Removes the account and its live row (`live`: as loaded), with its armed heartbeat timer.
+  void DeleteAgent(std::string_view desk, std::string_view username, const AgentLive& live);
   // An agent's live row (a default one when absent). kUpdate/kTry lock it.
   Result<AgentLive> LoadAgentLive(std::string_view desk, std::string_view username, Lock lock);
   Status SaveAgentLive(std::string_view desk, std::string_view username, const AgentLive& before,

@@ -25,6 +25,7 @@ TEST_CASE("queued with nobody online, a FAQ question gets the bot's answer and t
     auto asked = Say(*c, who, "I want to talk to a human");
     REQUIRE(asked);
     REQUIRE(asked->status == 200);
+    server.clock.Advance(kMicrosPerSecond);  // the line is in order of arrival: make it unambiguous
   }
   REQUIRE(std::string(Conversation(*c, second)["conversation"]["state"].GetString()) == "queued");
   const int position = Conversation(*c, second)["conversation"]["queue"]["position"].GetInt();
@@ -54,7 +55,10 @@ TEST_CASE("DELETE handoff takes the customer out of the line, back to the bot; t
   TestServer server;
   auto c = server.Client();
   Customer first = StartConversation(*c), second = StartConversation(*c);
-  for (const Customer& who : {first, second}) REQUIRE(Say(*c, who, "I want to talk to a human")->status == 200);
+  for (const Customer& who : {first, second}) {
+    REQUIRE(Say(*c, who, "I want to talk to a human")->status == 200);
+    server.clock.Advance(kMicrosPerSecond);  // the line is in order of arrival: make it unambiguous
+  }
   const std::string ticket = Conversation(*c, first)["conversation"]["ticket"].GetString();
 
   auto left = c->Delete(("/v1/conversations/" + first.id + "/handoff").c_str(), Bearer(first.token));
