@@ -167,6 +167,13 @@ class HttpApi {
   void AddRoute(std::string_view method, std::string_view pattern, RouteAuth auth, size_t max_body_bytes,
                 Handler handler);
 
+  // Where an admin's whole-KB upload (PUT /v1/admin/desks/{desk}/kb, JSON or CSV) goes: straight to
+  // the engine by default; the knowledge loop sets itself here (AddKnowledgeRoutes) so that an
+  // upload is a version that can be rolled back. Returns the version recorded. Call before Serve.
+  using KbUploader = std::function<Result<int>(std::string_view desk, std::string_view language,
+                                               const std::string& kb_json, std::string_view author)>;
+  void SetKbUploader(KbUploader uploader) { kb_uploader_ = std::move(uploader); }
+
   // Binds `host`:`port` (0: any free port). Returns the bound port; Unavailable when the address
   // cannot be bound.
   Result<int> Bind(const std::string& host, int port);
@@ -225,6 +232,7 @@ class HttpApi {
 
   Engine* engine_;
   ServerOptions options_;
+  KbUploader kb_uploader_;
   std::unique_ptr<Impl> impl_;
   httplib::Server server_;
   std::atomic<bool> stopping_{false};

@@ -453,14 +453,28 @@ void HttpApi::RegisterRoutes() {
   AddRoute("PUT", "/v1/admin/desks/{desk}/kb", A::kDeskAdmin, options_.max_kb_body_bytes, [this](HttpCall& c) {
     std::string language = c.request.get_param_value("language");
     if (language.size() > 16) return SendError(c.response, Status::InvalidArgument("query 'language': too long"));
-    if (c.request.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
-      return SendError(c.response, Status::InvalidArgument("Content-Type must be application/json"));
+    const std::string type = c.request.get_header_value("Content-Type");
+    std::string kb_json = c.request.body;
+    if (type.rfind("text/csv", 0) == 0) {  // the sheet people keep their FAQ in
+      auto kb = ParseKnowledgeBaseCsv(c.request.body, "the uploaded CSV");
+      if (!kb.ok()) return SendError(c.response, kb.status());
+      kb_json = KnowledgeBaseToJson(*kb);
+    } else if (type.rfind("application/json", 0) != 0) {
+      return SendError(c.response, Status::InvalidArgument("Content-Type must be application/json or text/csv"));
     }
-    Status s = engine_->ReplaceKnowledgeBase(c.Param("desk"), language, c.request.body);
-    if (!s.ok()) return SendError(c.response, s);
+    int version = 0;
+    if (kb_uploader_) {
+      auto recorded = kb_uploader_(c.Param("desk"), language, kb_json,
+                                   c.agent.username.empty() ? "admin" : c.agent.username);
+      if (!recorded.ok()) return SendError(c.response, recorded.status());
+      version = *recorded;
+    } else if (Status s = engine_->ReplaceKnowledgeBase(c.Param("desk"), language, kb_json); !s.ok()) {
+      return SendError(c.response, s);
+    }
     JsonWriter w;
-    w.BeginObject().Field("ok", true).Field("desk", c.Param("desk")).Field("language", language).EndObject();
-    SendJson(c.response, 200, w.Take());
+    w.BeginObject().Field("ok", true).Field("desk", c.Param("desk")).Field("language", language);
+    if (version > 0) w.Field("version", static_cast<int64_t>(version));
+    SendJson(c.response, 200, w.EndObject().Take());
   });
   AddRoute("GET", "/v1/admin/desks/{desk}/stats", A::kDeskAdmin, 0, [this](HttpCall& c) {
     auto stats = engine_->Stats(c.Param("desk"));

@@ -75,6 +75,12 @@ void SendGaps(HttpCall& c, KnowledgeLoop* loop, Engine* engine, const std::strin
 void AddKnowledgeRoutes(HttpApi* api, KnowledgeLoop* loop, Engine* engine) {
   using A = RouteAuth;
   const size_t json = api->options().max_json_body_bytes;
+  api->SetKbUploader([loop](std::string_view desk, std::string_view language, const std::string& kb_json,
+                            std::string_view author) -> Result<int> {
+    auto v = loop->Upload(desk, language, kb_json, author);
+    if (!v.ok()) return v.status();
+    return v->version;
+  });
 
   // --- Agents: their desk's gaps, and teaching the KB from their work ---
   api->AddRoute("GET", "/v1/agent/gaps", A::kAgent, 0,

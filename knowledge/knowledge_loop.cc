@@ -418,18 +418,34 @@ Result<KbVersionInfo> KnowledgeLoop::Rollback(std::string_view desk, std::string
   auto knowledge = engine_->Knowledge(desk, language);
   if (!knowledge.ok()) return knowledge.status();
   KEFU_RETURN_IF_ERROR(engine_->ReplaceKnowledgeBase(desk, knowledge->language, *kb_json));
-  auto versions = LoadVersions(desk, knowledge->language);
+  return RecordVersion(desk, knowledge->language, *kb_json,
+                       std::string(author) + " (rollback to version " + std::to_string(version) + ")");
+}
+
+Result<KbVersionInfo> KnowledgeLoop::Upload(std::string_view desk, std::string_view language,
+                                            const std::string& kb_json, std::string_view author) {
+  std::lock_guard<std::mutex> lock(publish_mu_);
+  auto current = engine_->Knowledge(desk, language);
+  if (!current.ok()) return current.status();
+  KEFU_RETURN_IF_ERROR(EnsureBaseline(desk, *current));  // the KB before it stays reachable
+  KEFU_RETURN_IF_ERROR(engine_->ReplaceKnowledgeBase(desk, current->language, kb_json));
+  return RecordVersion(desk, current->language, kb_json, std::string(author) + " (upload)");
+}
+
+Result<KbVersionInfo> KnowledgeLoop::RecordVersion(std::string_view desk, const std::string& language,
+                                                   const std::string& kb_json, std::string author) {
+  auto versions = LoadVersions(desk, language);
   if (!versions.ok()) return versions.status();
-  auto kb = ParseKnowledgeBaseJson(*kb_json, "version");
+  auto kb = ParseKnowledgeBaseJson(kb_json, "version");
   KbVersionInfo v;
   v.version = versions->empty() ? 1 : versions->back().version + 1;
-  v.language = knowledge->language;
+  v.language = language;
   v.published_at = clock_->NowMicros();
-  v.author = std::string(author) + " (rollback to version " + std::to_string(version) + ")";
+  v.author = std::move(author);
   v.entries = kb.ok() ? kb->entries.size() : 0;
   v.current = true;
   StoreBatch b;
-  b.Put(VersionPrefix(desk, knowledge->language) + Padded(static_cast<uint64_t>(v.version), 6), EncodeVersion(v, *kb_json));
+  b.Put(VersionPrefix(desk, language) + Padded(static_cast<uint64_t>(v.version), 6), EncodeVersion(v, kb_json));
   KEFU_RETURN_IF_ERROR(side_.Write(b));
   return v;
 }

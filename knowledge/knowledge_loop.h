@@ -113,6 +113,11 @@ class KnowledgeLoop {
   // Makes `version` live again (as the newest version, so history stays linear).
   Result<KbVersionInfo> Rollback(std::string_view desk, std::string_view language, int version,
                                  std::string_view author);
+  // Makes `kb_json` (a whole KB, as uploaded by an admin) live as a new version, so that it shows
+  // among the versions and can be rolled back; no regression check (the admin chose it). The
+  // engine's error for an invalid KB (nothing changes then).
+  Result<KbVersionInfo> Upload(std::string_view desk, std::string_view language, const std::string& kb_json,
+                               std::string_view author);
   // The KB JSON of a version.
   Result<std::string> VersionKb(std::string_view desk, std::string_view language, int version) const;
 
@@ -122,6 +127,9 @@ class KnowledgeLoop {
  private:
   Result<std::vector<KbVersionInfo>> LoadVersions(std::string_view desk, std::string_view language) const;
   Status EnsureBaseline(std::string_view desk, const Engine::KnowledgeSnapshot& snapshot);
+  // Records `kb_json`, just made live, as the newest version of `language` (under publish_mu_).
+  Result<KbVersionInfo> RecordVersion(std::string_view desk, const std::string& language, const std::string& kb_json,
+                                      std::string author);
   Status SaveDraft(const std::string& desk, const KbDraft& draft);
 
   Engine* engine_;

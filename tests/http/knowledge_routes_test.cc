@@ -124,6 +124,38 @@ TEST_CASE("an agent's reply becomes a draft; the admin publishes it; the bot the
   CHECK(conversations == 5);
 }
 
+TEST_CASE("an uploaded KB (JSON or CSV) is a version: listed, answered from, and rolled back") {
+  KnowledgeServer k;
+  auto c = k.server->Client();
+  const std::string csv =
+      "question,answer,intent\n"
+      "Can I bring my dog to the warehouse open day?,\"Yes, dogs on a lead are welcome.\",open-day dogs\n"
+      "Are pets allowed at the open day?,,open-day dogs\n"
+      "When is the open day?,The first Saturday of June.,open-day date\n";
+  auto up = c->Put("/v1/admin/desks/shop/kb?language=en", Bearer(kAdminToken), csv, "text/csv");
+  REQUIRE(up);
+  REQUIRE_MESSAGE(up->status == 200, up->body);
+  const int uploaded = Json(up)["version"].GetInt();
+  CHECK(uploaded == 2);  // version 1 is the KB the desk started with
+  Customer who = StartConversation(*c);
+  CHECK(BotEntry(Say(*c, who, kUnknown)) == "open-day-dogs");
+  auto versions = c->Get("/v1/admin/desks/shop/kb/versions?language=en", Bearer(kAdminToken));
+  REQUIRE(versions);
+  REQUIRE_MESSAGE(versions->status == 200, versions->body);
+  CHECK(versions->body.find("(upload)") != std::string::npos);
+  auto back = PostJson(*c, "/v1/admin/desks/shop/kb/rollback", R"({"language":"en","version":1})", kAdminToken);
+  REQUIRE(back);
+  REQUIRE_MESSAGE(back->status == 200, back->body);
+  CHECK(BotEntry(Say(*c, who, "How do I place an order?")) == "orders.place");
+  // A broken sheet names its line and changes nothing.
+  auto bad = c->Put("/v1/admin/desks/shop/kb?language=en", Bearer(kAdminToken), "question,answer,intent\nonly one field\n",
+                    "text/csv");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("the uploaded CSV:2") != std::string::npos);  // file and line
+  CHECK(BotEntry(Say(*c, who, "How do I place an order?")) == "orders.place");
+}
+
 TEST_CASE("a publish that would lower accuracy on the desk's labelled questions is refused with the figures") {
   KnowledgeServer ks;
   auto c = ks.server->Client();
