@@ -52,6 +52,10 @@ Result<ConversationView> Engine::Claim(const AgentIdentity& agent, std::string_v
   ConversationView view;
   Status s = impl_->OnConversation(agent, id, [&](Op& op, DeskRuntime& d, const Agent& a, Op::Slot& slot) {
     Conversation& c = slot.c;
+    if (c.state == ConversationState::kAgent && !c.assignee.empty()) {  // say which of the three it was
+      return Status::Conflict(c.assignee == agent.username ? "you already serve this conversation"
+                                                           : c.assignee + " has already taken this conversation");
+    }
     if (c.state != ConversationState::kQueued) return Status::Conflict("the conversation is not waiting in the queue");
     KEFU_RETURN_IF_ERROR(TakeSeat(op, a, "you are at capacity; resolve or transfer a conversation first", false));
     KEFU_RETURN_IF_ERROR(AssignTo(c, a, ConversationAction::kAssign, "agent:" + agent.username, op.now, &slot.turn));

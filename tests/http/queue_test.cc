@@ -1,4 +1,4 @@
-// Issue 16 (items 1, 2, 4 and 7), over real sockets: a queued customer still gets the bot's sure
+// Issue 16 (items 1, 2, 4, 6's refused claims and 7), over real sockets: a queued customer still gets the bot's sure
 // answers and keeps their place, and can leave the line; resolving a conversation solves its own ticket, not a follow-up;
 // a question below the answer threshold goes to the desk's default team, not the nearest entry's.
 #include <doctest/doctest.h>
@@ -88,6 +88,30 @@ TEST_CASE("DELETE handoff takes the customer out of the line, back to the bot; t
   REQUIRE(other);
   CHECK(other->status == 404);
   CHECK(std::string(Conversation(*c, second)["conversation"]["state"].GetString()) == "queued");
+}
+
+TEST_CASE("a refused claim says which cause it was: taken by someone, you are offline, you are full") {
+  TestServer server;
+  auto c = server.Client();
+  const std::string first = AgentToken(*c, "shop", "sol"), second = AgentToken(*c, "shop", "tom");
+  GoOnline(*c, first);
+  Customer who = StartConversation(*c);
+  REQUIRE(Say(*c, who, "I want to talk to a human")->status == 200);  // routed to sol
+  auto claim = [&](const std::string& token, const Customer& x) {
+    auto r = PostJson(*c, "/v1/agent/conversations/" + x.id + "/claim", "", token);
+    REQUIRE(r);
+    return std::make_pair(r->status, r->body);
+  };
+  auto taken = claim(second, who);
+  CHECK(taken.first == 409);
+  CHECK(taken.second.find("sol has already taken this conversation") != std::string::npos);
+  Customer waiting = StartConversation(*c);
+  auto sol_presence = c->Put("/v1/agent/presence", Bearer(first), R"({"status":"offline"})", "application/json");
+  REQUIRE(sol_presence);
+  REQUIRE(Say(*c, waiting, "I want to talk to a human")->status == 200);  // nobody online: it waits
+  auto offline = claim(second, waiting);
+  CHECK(offline.first == 409);
+  CHECK(offline.second.find("go online or away") != std::string::npos);
 }
 
 TEST_CASE("resolving a conversation with a follow-up ticket solves its own ticket and leaves the follow-up open") {
