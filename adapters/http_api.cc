@@ -646,6 +646,13 @@ Status HttpApi::Serve() {
 void HttpApi::Stop() {
   stopping_ = true;
   engine_->WakeAll();
+  // Woken streams and long polls write their last words (a long poll its whole answer) and give
+  // their slots back; cpp-httplib's stop() would cut a chunked answer still being written, so wait
+  // for them first, a little (a client that does not read cannot hold the shutdown up).
+  const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (impl_->streams.open() > 0 && std::chrono::steady_clock::now() < drain_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   // Serve may be between its check of stopping_ and the start of its accept loop: cpp-httplib's
   // stop() does nothing until the loop runs.
   while (impl_->serving && !impl_->serve_done && !server_.is_running()) std::this_thread::yield();
