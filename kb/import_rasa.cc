@@ -200,8 +200,9 @@ Status ImportRasa(const std::vector<const ImportFile*>& nlu, const std::vector<c
   const size_t first = intents->size();
   for (const ImportFile* f : nlu) KEFU_RETURN_IF_ERROR(ReadNlu(*f, language, intents, report));
   for (const auto& [name, where] : domain.intents) {  // listed in the domain, never exemplified
+    const std::string& wanted = name;  // clang < 16 cannot capture a structured binding
     const bool in_nlu = std::any_of(intents->begin() + static_cast<std::ptrdiff_t>(first), intents->end(),
-                                    [&](const ImportedIntent& i) { return i.name == name; });
+                                    [&](const ImportedIntent& i) { return i.name == wanted; });
     if (!in_nlu) intents->push_back(ImportedIntent{name, language, where, {}, "", "", "", ""});
   }
   for (auto it = intents->begin() + static_cast<std::ptrdiff_t>(first); it != intents->end(); ++it) {

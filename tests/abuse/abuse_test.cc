@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <set>
@@ -334,13 +335,18 @@ TEST_CASE("slow clients: more half-open connections than threads, and slow body 
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Blocked behind the slow senders, a fresh request would wait for one of them (2.4 s or more);
+  // the median keeps one slow answer on a loaded machine from deciding the test.
+  std::vector<int64_t> took;
   for (int i = 0; i < 20; ++i) {
     const auto t = SteadyClock::now();
     auto fresh = c->Get(("/v1/conversations/" + who.id).c_str(), Bearer(who.token));
     REQUIRE(fresh);
     CHECK(fresh->status == 200);
-    CHECK_MESSAGE(MillisSince(t) < 1000, MillisSince(t) << " ms");
+    took.push_back(MillisSince(t));
   }
+  std::sort(took.begin(), took.end());
+  CHECK_MESSAGE(took[took.size() / 2] < 1000, "median " << took[took.size() / 2] << " ms");
   for (std::thread& t : senders) t.join();
   CHECK_MESSAGE(answered == 4, "status lines: " << [&] {
     std::string all;
