@@ -366,6 +366,10 @@ Result<KnowledgeBase> ParseCsv(std::string_view csv, std::string_view file, cons
       p.Add("field 'intent': must not be empty");
       continue;
     }
+    if (CountCodePoints(intent) > limits.max_title_chars) {  // it becomes the entry's title
+      p.Add("field 'intent': longer than " + std::to_string(limits.max_title_chars) + " characters");
+      continue;
+    }
     if (question.empty()) p.Add("field 'question': must not be empty");
     if (CountCodePoints(question) > limits.max_question_chars) {
       p.Add("field 'question': longer than " + std::to_string(limits.max_question_chars) + " characters");
