@@ -285,19 +285,29 @@ HttpApi::HttpApi(Engine* engine, ServerOptions options)
   // A token shorter than kMinAdminTokenChars leaves the admin routes off (kefu serve refuses to
   // start with one: LoadOrCreateAdminToken).
   if (options_.admin_token.size() >= kMinAdminTokenChars) impl_->admin_hash = HashToken(options_.admin_token);
-  for (const std::string& id : engine_->DeskIds()) {
-    auto config = engine_->GetDeskConfig(id);
-    if (!config.ok()) continue;
-    DeskEdge& d = impl_->desks[id];
-    d.allowed_origins = config->allowed_origins;
-    d.identity = {config->app_secret, config->legacy_hmac};
-    d.default_capacity = config->settings.default_capacity;
-  }
   InstallServerHooks();
   RegisterRoutes();
 }
 
 HttpApi::~HttpApi() { Stop(); }
+
+std::shared_ptr<const DeskEdgeMap> HttpApi::DeskEdges() const {
+  const uint64_t version = engine_->DesksVersion();
+  std::lock_guard<std::mutex> lock(impl_->desks_mu);
+  if (impl_->desks != nullptr && impl_->desks_version == version) return impl_->desks;
+  auto edges = std::make_shared<DeskEdgeMap>();
+  for (const std::string& id : engine_->DeskIds()) {
+    auto config = engine_->GetDeskConfig(id);
+    if (!config.ok()) continue;
+    DeskEdge& d = (*edges)[id];
+    d.allowed_origins = config->allowed_origins;
+    d.identity = {config->app_secret, config->legacy_hmac};
+    d.default_capacity = config->settings.default_capacity;
+  }
+  impl_->desks = std::move(edges);
+  impl_->desks_version = version;
+  return impl_->desks;
+}
 
 void HttpApi::InstallServerHooks() {
   const size_t threads = static_cast<size_t>(std::max(2, options_.threads));
@@ -557,12 +567,13 @@ std::vector<std::string> HttpApi::AllowedOrigins(const Route* route, const httpl
     if (segments.size() > 2) desk = segments[2];
   }
   std::vector<std::string> out;
+  const auto desks = DeskEdges();
   if (!desk.empty()) {
-    auto it = impl_->desks.find(desk);
-    if (it != impl_->desks.end()) out = it->second.allowed_origins;
+    auto it = desks->find(desk);
+    if (it != desks->end()) out = it->second.allowed_origins;
     return out;
   }
-  for (const auto& [id, d] : impl_->desks) out.insert(out.end(), d.allowed_origins.begin(), d.allowed_origins.end());
+  for (const auto& [id, d] : *desks) out.insert(out.end(), d.allowed_origins.begin(), d.allowed_origins.end());
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -151,6 +152,8 @@ struct HttpCall {
   const std::string& Param(std::string_view name) const;
 };
 
+struct DeskEdge;  // http_internal.h
+
 class HttpApi {
  public:
   using Handler = std::function<void(HttpCall& call)>;
@@ -211,6 +214,11 @@ class HttpApi {
   void Preflight(const httplib::Request& req, httplib::Response& res, const std::vector<const Route*>& routes);
   std::vector<std::string> AllowedOrigins(const Route* route, const httplib::Request& req,
                                           std::string_view conversation_desk = {}) const;
+
+  // The desks as the edge sees them, rebuilt from the engine when its desks changed.
+  std::shared_ptr<const std::map<std::string, DeskEdge, std::less<>>> DeskEdges() const;
+  // The admin API's desk routes (desk_routes.cc).
+  void AddDeskRoutes();
 
   // Route handlers (http_routes.cc).
   void StartConversation(HttpCall& call);

@@ -34,12 +34,13 @@ struct HttpApi::Route {
   bool budgeted = false;         // counts against the per-IP request budget (/v1)
 };
 
-// What the edge keeps of each desk (fixed for the server's life).
+// What the edge keeps of each desk, rebuilt when the engine's desks change (HttpApi::DeskEdges).
 struct DeskEdge {
   std::vector<std::string> allowed_origins;
   DeskIdentity identity;  // signed customers (adapters/customer_identity.h)
   int default_capacity = 3;
 };
+using DeskEdgeMap = std::map<std::string, DeskEdge, std::less<>>;
 
 struct HttpApi::Impl {
   Impl(const ServerOptions& o)
@@ -54,7 +55,9 @@ struct HttpApi::Impl {
   RateLimiter starts;
   std::vector<std::unique_ptr<Route>> routes;
   std::string admin_hash;  // HashToken(admin token); "" when admin routes are off
-  std::map<std::string, DeskEdge, std::less<>> desks;
+  std::mutex desks_mu;
+  std::shared_ptr<const DeskEdgeMap> desks;  // GUARDED_BY(desks_mu)
+  uint64_t desks_version = 0;                // GUARDED_BY(desks_mu) the engine's DesksVersion it reflects
   StreamSlots streams;
   std::atomic<uint64_t> next_request{0};
   std::string request_prefix;

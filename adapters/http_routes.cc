@@ -381,9 +381,11 @@ void HttpApi::RegisterRoutes() {
   AddRoute("GET", "/v1/agent/poll", A::kAgent, 0, [this](HttpCall& c) { AgentPoll(c); });
 
   // --- Admin ---
+  AddDeskRoutes();
   AddRoute("POST", "/v1/admin/desks/{desk}/agents", A::kDeskAdmin, json, [this](HttpCall& c) {
-    auto desk = impl_->desks.find(c.Param("desk"));
-    if (desk == impl_->desks.end()) return SendError(c.response, Status::NotFound("no such desk"));
+    const auto desks = DeskEdges();
+    auto desk = desks->find(c.Param("desk"));
+    if (desk == desks->end()) return SendError(c.response, Status::NotFound("no such desk"));
     auto body = ReadJsonBody(c.request, false, {"username", "password", "name", "teams", "capacity", "role"});
     if (!body.ok()) return SendError(c.response, body.status());
     std::string username, password, name, role = "agent";
@@ -496,8 +498,9 @@ void HttpApi::Metrics(HttpCall& call) {
 
 void HttpApi::StartConversation(HttpCall& call) {
   httplib::Response& res = call.response;
-  auto desk = impl_->desks.find(call.Param("desk"));
-  if (desk == impl_->desks.end()) return SendError(res, Status::NotFound("no such desk"));
+  const auto desks = DeskEdges();
+  auto desk = desks->find(call.Param("desk"));
+  if (desk == desks->end()) return SendError(res, Status::NotFound("no such desk"));
   if (impl_->starts.Take(ClientAddress(call.request), MonotonicMicros()) > 0) {
     res.set_header("Retry-After", "60");
     return SendHttpError(res, 429, "resource_exhausted", "too many new conversations from this address");

@@ -419,4 +419,76 @@ JsonWriter& JsonWriter::Raw(std::string_view json) {
   return *this;
 }
 
+// ---- Writing parsed documents back ------------------------------------------------------------------
+
+static void AppendJsonText(const rapidjson::Value& v, std::string* out) {
+  if (IsJsonNumber(v)) {
+    *out += NumberText(v);
+  } else if (v.IsString()) {
+    std::string_view s(v.GetString(), v.GetStringLength());
+    if (s.size() > 1 && s[0] == kNumberMarker && s[1] == kNumberMarker) s.remove_prefix(1);  // see kNumberMarker
+    AppendJsonString(s, out);
+  } else if (v.IsObject()) {
+    *out += '{';
+    bool first = true;
+    for (const auto& m : v.GetObject()) {
+      if (!first) *out += ',';
+      first = false;
+      AppendJsonString(std::string_view(m.name.GetString(), m.name.GetStringLength()), out);
+      *out += ':';
+      AppendJsonText(m.value, out);
+    }
+    *out += '}';
+  } else if (v.IsArray()) {
+    *out += '[';
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      if (i > 0) *out += ',';
+      AppendJsonText(v[i], out);
+    }
+    *out += ']';
+  } else if (v.IsBool()) {
+    *out += v.GetBool() ? "true" : "false";
+  } else {
+    *out += "null";
+  }
+}
+
+std::string JsonText(const rapidjson::Value& v) {
+  std::string out;
+  AppendJsonText(v, &out);
+  return out;
+}
+
+// RFC 7396's MergePatch(target, patch) for an object `patch`, in place.
+static void MergeInto(rapidjson::Value& target, const rapidjson::Value& patch, rapidjson::Document::AllocatorType& a) {
+  if (!target.IsObject()) target.SetObject();
+  for (const auto& m : patch.GetObject()) {
+    auto it = target.FindMember(m.name);
+    if (m.value.IsNull()) {
+      if (it != target.MemberEnd()) target.RemoveMember(it);
+    } else if (m.value.IsObject()) {
+      if (it == target.MemberEnd()) {
+        target.AddMember(rapidjson::Value(m.name, a), rapidjson::Value(rapidjson::kObjectType), a);
+        it = target.FindMember(m.name);
+      }
+      MergeInto(it->value, m.value, a);
+    } else if (it != target.MemberEnd()) {
+      it->value.CopyFrom(m.value, a);
+    } else {
+      target.AddMember(rapidjson::Value(m.name, a), rapidjson::Value(m.value, a), a);
+    }
+  }
+}
+
+Result<std::string> JsonMergePatch(std::string_view target, std::string_view patch) {
+  auto t = ParseJson(target);
+  if (!t.ok()) return t.status();
+  auto p = ParseJson(patch);
+  if (!p.ok()) return p.status();
+  if (!(*t)->IsObject()) return Status::InvalidArgument("the document to patch must be an object");
+  if (!(*p)->IsObject()) return Status::InvalidArgument("a merge patch must be an object");
+  MergeInto(**t, **p, (*t)->GetAllocator());
+  return JsonText(**t);
+}
+
 }  // namespace kefu

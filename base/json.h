@@ -88,6 +88,14 @@ Status CheckJsonString(const rapidjson::Value& v, std::string_view what, size_t 
 // Appends `s` to `out` as a JSON string literal, quotes included.
 void AppendJsonString(std::string_view s, std::string* out);
 
+// `v` (parsed by ParseJson) as compact JSON text, numbers as they were written.
+std::string JsonText(const rapidjson::Value& v);
+
+// Applies the JSON Merge Patch `patch` (RFC 7396) to the object `target`: members of the patch
+// replace the target's, objects merge recursively, null removes a member. Both must be JSON
+// objects; InvalidArgument otherwise or for bad JSON.
+Result<std::string> JsonMergePatch(std::string_view target, std::string_view patch);
+
 // Builds compact JSON text. Commas and nesting are tracked; misuse (a value where a key is due)
 // is a programmer error and is not checked.
 class JsonWriter {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 #include "base/file.h"
 #include "base/json.h"
@@ -225,7 +226,7 @@ Status ParseWeCom(const JsonObject& desk, WeComConfig* w) {
   return Status::OK();
 }
 
-Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskConfig* d) {
+Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskSource source, DeskConfig* d) {
   auto o = JsonObject::From(value);
   if (!o.ok()) return Status::InvalidArgument("must be an object");
   KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[]")));
@@ -236,8 +237,15 @@ Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskC
   d->ticket_prefix = d->id;
   for (char& c : d->ticket_prefix) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
   KEFU_RETURN_IF_ERROR(o->GetString("ticket_prefix", Presence::kOptional, &d->ticket_prefix, 8));
-  KEFU_RETURN_IF_ERROR(o->GetStringArray("knowledge_bases", Presence::kRequired, 8, 4096, &d->knowledge_bases));
-  if (d->knowledge_bases.empty()) return Status::InvalidArgument("field 'knowledge_bases': needs at least one file");
+  if (source == DeskSource::kAdminApi) {
+    // Paths would let an admin token read the server's files; a desk made this way gets its KB by upload.
+    if (o->Has("knowledge_bases")) {
+      return Status::InvalidArgument("field 'knowledge_bases': a desk of the admin API gets its KB with PUT /v1/admin/desks/{desk}/kb");
+    }
+  } else {
+    KEFU_RETURN_IF_ERROR(o->GetStringArray("knowledge_bases", Presence::kRequired, 8, 4096, &d->knowledge_bases));
+    if (d->knowledge_bases.empty()) return Status::InvalidArgument("field 'knowledge_bases': needs at least one file");
+  }
   for (std::string& path : d->knowledge_bases) {
     if (!path.empty() && path[0] != '/' && !base_dir.empty()) path = std::string(base_dir) + "/" + path;
   }
@@ -294,7 +302,7 @@ Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file, std
     const std::vector<JsonPathStep> at_desk = {JsonPathStep::Member("desks"), JsonPathStep::Item(i)};
     const std::string where = "desk #" + std::to_string(i + 1);
     DeskConfig d;
-    s = ParseDesk((*desks)[i], base_dir, &d);
+    s = ParseDesk((*desks)[i], base_dir, DeskSource::kConfigFile, &d);
     if (!s.ok()) return AtLine(json, file, at_desk, where, s);
     for (const DeskConfig& other : config.desks) {
       if (other.id == d.id) {
@@ -307,6 +315,55 @@ Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file, std
     return AtLine(json, file, {}, "", Status::InvalidArgument("field 'desks': needs at least one desk"));
   }
   return config;
+}
+
+Result<DeskConfig> ParseDeskObject(std::string_view json) {
+  auto doc = ParseJson(json);
+  if (!doc.ok()) return doc.status();
+  DeskConfig d;
+  KEFU_RETURN_IF_ERROR(ParseDesk(**doc, "", DeskSource::kAdminApi, &d));
+  return d;
+}
+
+static std::string ClockText(int minute) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60, minute % 60);
+  return buf;
+}
+
+static void WriteStrings(JsonWriter& w, std::string_view key, const std::vector<std::string>& values) {
+  w.Key(key).BeginArray();
+  for (const std::string& v : values) w.String(v);
+  w.EndArray();
+}
+
+std::string DeskConfigJson(const DeskConfig& d) {
+  JsonWriter w;
+  w.BeginObject().Field("id", d.id).Field("name", d.name).Field("ticket_prefix", d.ticket_prefix);
+  w.Field("default_team", d.default_team);
+  w.Key("welcome").BeginObject().Field("en", d.welcome_en).Field("zh", d.welcome_zh).EndObject();
+  if (!d.hours.always_open) {
+    w.Key("business_hours").BeginObject().Field("utc_offset_minutes", d.hours.utc_offset_minutes).Key("days").BeginArray();
+    for (int i = 0; i < 7; ++i) {
+      if (d.hours.days & (1 << i)) w.String(kDays[i]);
+    }
+    w.EndArray().Field("open", ClockText(d.hours.open_minute)).Field("close", ClockText(d.hours.close_minute)).EndObject();
+  }
+  const DeskSettings& s = d.settings;
+  w.Key("settings").BeginObject().Field("max_queue", s.max_queue);
+  w.Field("idle_timeout_minutes", static_cast<int64_t>(s.idle_timeout_micros / (60LL * 1000000)));
+  w.Field("heartbeat_timeout_seconds", s.heartbeat_timeout_micros / 1000000);
+  w.Field("first_response_sla_seconds", s.first_response_sla_micros / 1000000);
+  w.Field("reopen_window_minutes", static_cast<int64_t>(s.reopen_window_micros / (60LL * 1000000)));
+  w.Field("clarify_limit", s.clarify_limit).Field("default_capacity", s.default_capacity);
+  w.Field("max_message_chars", s.max_message_chars).EndObject();
+  WriteStrings(w, "allowed_origins", d.allowed_origins);
+  w.Field("legacy_hmac", d.legacy_hmac);
+  if (!d.app_webhook.url.empty()) w.Key("app_webhook").BeginObject().Field("url", d.app_webhook.url).EndObject();
+  if (d.wecom.enabled()) {
+    w.Key("wecom").BeginObject().Field("corp_id", d.wecom.corp_id).Field("base_url", d.wecom.base_url).EndObject();
+  }
+  return w.EndObject().Take();
 }
 
 const std::vector<std::string>& ConfigKeys() {

@@ -97,6 +97,18 @@ Result<KefuConfig> ParseConfig(std::string_view json, std::string_view file_name
 // Reads and parses `path`.
 Result<KefuConfig> LoadConfig(const std::string& path);
 
+// Where a desk is defined: kefu.json, or the admin API (stored in the store, docs/api.md).
+enum class DeskSource { kConfigFile, kAdminApi };
+
+// Parses one desk object as the admin API takes it (POST /v1/admin/desks): the fields of a desk
+// in kefu.json except `knowledge_bases`, which is refused (an API desk's KBs are uploaded).
+// InvalidArgument naming the field.
+Result<DeskConfig> ParseDeskObject(std::string_view json);
+
+// The desk as the admin API shows it: every setting with its value, never a secret (app_secret,
+// the webhook's and WeCom's secrets and keys) or a seed agent.
+std::string DeskConfigJson(const DeskConfig& d);
+
 // Every key the parser accepts, as a path with "[]" for the items of an array, in document order:
 // "desks", "desks[].id", ..., "desks[].settings.max_queue", .... Any other key is refused.
 // docs/config.md documents exactly these (tests/config_reference_test.cc).

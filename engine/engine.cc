@@ -22,18 +22,6 @@ constexpr int64_t kDefaultHandleMicros = 5 * kMicrosPerMinute;
 // Attempts of an operation that keeps losing lock conflicts before it gives up (Aborted, 503).
 constexpr int kMaxAttempts = 30;
 
-bool IsChinese(std::string_view language) { return language.rfind("zh", 0) == 0; }
-
-bool HasUnspacedText(std::string_view text) {
-  size_t pos = 0;
-  const std::string valid = IsValidUtf8(text) ? std::string() : SanitizeUtf8(text);
-  std::string_view t = valid.empty() ? text : std::string_view(valid);
-  while (pos < t.size()) {
-    if (IsUnspacedScript(DecodeUtf8(t, &pos))) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Status CheckText(std::string_view text, int max_chars, std::string_view what) {
@@ -49,26 +37,6 @@ Status CheckText(std::string_view text, int max_chars, std::string_view what) {
 
 // ---- Desks --------------------------------------------------------------------------------------
 
-std::shared_ptr<const KbBundle> DeskRuntime::KbFor(std::string_view text) const {
-  std::lock_guard<std::mutex> lock(mu);
-  if (kbs.size() > 1 && HasUnspacedText(text)) {
-    for (const auto& kb : kbs) {
-      if (IsChinese(kb->language)) return kb;
-    }
-  }
-  if (kbs.size() > 1) {
-    for (const auto& kb : kbs) {
-      if (!IsChinese(kb->language)) return kb;
-    }
-  }
-  return kbs.front();
-}
-
-std::shared_ptr<const KbBundle> DeskRuntime::FirstKb() const {
-  std::lock_guard<std::mutex> lock(mu);
-  return kbs.front();
-}
-
 int64_t DeskRuntime::MeanHandleMicros() const {
   std::lock_guard<std::mutex> lock(mu);
   if (recent_handle.empty()) return kDefaultHandleMicros;
@@ -81,85 +49,6 @@ void DeskRuntime::AddHandleTime(int64_t micros) {
   std::lock_guard<std::mutex> lock(mu);
   recent_handle.push_back(micros);
   if (recent_handle.size() > kRecentHandleTimes) recent_handle.pop_front();
-}
-
-DeskRuntime* Engine::Impl::Desk(std::string_view id) const {
-  auto it = desks.find(id);
-  return it == desks.end() ? nullptr : it->second.get();
-}
-
-// The KB of `language` for desk `desk`: the admin's upload when there is one, else `file_kb`.
-static Result<std::shared_ptr<KbBundle>> BuildKb(Store* store, const MatcherOptions& options, const std::string& desk,
-                                                 KnowledgeBase file_kb, const std::string& path) {
-  auto bundle = std::make_shared<KbBundle>();
-  bundle->language = file_kb.language;
-  auto stored = store->Get(KbKey(desk, file_kb.language.empty() ? "default" : file_kb.language));
-  if (!stored.ok()) return stored.status();
-  if (stored->has_value()) {
-    auto uploaded = ParseKnowledgeBaseJson(**stored, "uploaded KB of desk " + desk);
-    if (uploaded.ok()) {
-      file_kb = std::move(*uploaded);
-      bundle->source = std::move(**stored);
-    }
-  }
-  auto matcher = Matcher::Build(file_kb, options);
-  if (!matcher.ok()) return matcher.status().WithContext(path);
-  bundle->kb = std::move(file_kb);
-  bundle->matcher = std::move(*matcher);
-  return bundle;
-}
-
-static Result<int64_t> ReadKbGeneration(Engine::Impl& m, const std::string& desk) {
-  int64_t generation = 0;
-  KEFU_RETURN_IF_ERROR(m.Run([&](Op& op) {
-    auto g = op.rec.KbGeneration(desk);
-    if (!g.ok()) return g.status();
-    generation = *g;
-    return Status::OK();
-  }));
-  return generation;
-}
-
-Status Engine::Impl::LoadKbs(DeskRuntime& d) {
-  auto generation = ReadKbGeneration(*this, d.config.id);  // first: an upload meanwhile reloads later
-  if (!generation.ok()) return generation.status();
-  std::vector<std::shared_ptr<const KbBundle>> bundles;
-  for (const std::string& path : d.config.knowledge_bases) {
-    auto kb = LoadKnowledgeBase(path);
-    if (!kb.ok()) return kb.status();
-    auto bundle = BuildKb(store.get(), options.matcher, d.config.id, std::move(*kb), path);
-    if (!bundle.ok()) return bundle.status();
-    bundles.push_back(std::move(*bundle));
-  }
-  std::lock_guard<std::mutex> lock(d.mu);
-  d.kbs = std::move(bundles);
-  d.kb_generation = *generation;
-  return Status::OK();
-}
-
-Status Engine::Impl::FollowKbUploads(DeskRuntime& d) {
-  auto generation = ReadKbGeneration(*this, d.config.id);
-  if (!generation.ok()) return generation.status();
-  std::vector<std::shared_ptr<const KbBundle>> current;
-  {
-    std::lock_guard<std::mutex> lock(d.mu);
-    if (*generation <= d.kb_generation) return Status::OK();
-    current = d.kbs;
-  }
-  for (const auto& old : current) {
-    auto stored = store->Get(KbKey(d.config.id, old->language.empty() ? "default" : old->language));
-    if (!stored.ok()) return stored.status();
-    if (!stored->has_value() || **stored == old->source) continue;
-    auto bundle = BuildKb(store.get(), options.matcher, d.config.id, old->kb, "uploaded KB");
-    if (!bundle.ok()) return bundle.status();
-    std::lock_guard<std::mutex> lock(d.mu);
-    for (auto& b : d.kbs) {
-      if (b->language == old->language) b = *bundle;
-    }
-  }
-  std::lock_guard<std::mutex> lock(d.mu);
-  d.kb_generation = std::max(d.kb_generation, *generation);
-  return Status::OK();
 }
 
 // ---- Running operations ----------------------------------------------------------------------------
@@ -223,7 +112,7 @@ Result<Op::TicketSlot*> Op::LoadTicket(std::string_view desk, int64_t number) {
 
 // The number of ticket `ticket_id` ("<PREFIX>-<number>") of `desk`; NotFound when it is not one.
 static Result<int64_t> TicketNumber(const DeskRuntime& desk, std::string_view ticket_id) {
-  const std::string prefix = desk.config.ticket_prefix + "-";
+  const std::string prefix = desk.config().ticket_prefix + "-";
   int64_t number = 0;
   if (ticket_id.substr(0, prefix.size()) != prefix) return Status::NotFound("no such ticket");
   const std::string_view digits = ticket_id.substr(prefix.size());
@@ -235,13 +124,13 @@ static Result<int64_t> TicketNumber(const DeskRuntime& desk, std::string_view ti
 Result<Op::TicketSlot*> Op::LoadTicketById(const DeskRuntime& desk, std::string_view ticket_id) {
   auto number = TicketNumber(desk, ticket_id);
   if (!number.ok()) return number.status();
-  return LoadTicket(desk.config.id, *number);
+  return LoadTicket(desk.config().id, *number);
 }
 
 Result<Ticket> Op::LoadTicketByIdUnlocked(const DeskRuntime& desk, std::string_view ticket_id) {
   auto number = TicketNumber(desk, ticket_id);
   if (!number.ok()) return number.status();
-  auto t = rec.LoadTicket(desk.config.id, *number, RecordTxn::Lock::kNone);
+  auto t = rec.LoadTicket(desk.config().id, *number, RecordTxn::Lock::kNone);
   if (!t.ok()) return t.status();
   if (!t->has_value()) return Status::NotFound("no such ticket");
   return std::move(**t);
@@ -249,12 +138,12 @@ Result<Ticket> Op::LoadTicketByIdUnlocked(const DeskRuntime& desk, std::string_v
 
 Result<Op::TicketSlot*> Op::OpenTicket(const DeskRuntime& desk, Conversation& c, Turn* turn, EscalationReason reason,
                                        std::string_view subject) {
-  auto number = rec.NextTicketNumber(desk.config.id);
+  auto number = rec.NextTicketNumber(desk.config().id);
   if (!number.ok()) return number.status();
   Ticket t;
   t.number = *number;
-  t.id = desk.config.ticket_prefix + "-" + std::to_string(t.number);
-  t.desk = desk.config.id;
+  t.id = desk.config().ticket_prefix + "-" + std::to_string(t.number);
+  t.desk = desk.config().id;
   t.conversation = c.id;
   t.customer = c.customer;
   t.subject = std::string(subject.empty() ? std::string_view(c.last_question) : subject);
@@ -264,7 +153,7 @@ Result<Op::TicketSlot*> Op::OpenTicket(const DeskRuntime& desk, Conversation& c,
   Event e = EventOf(c, EventType::kTicket, "", now);
   e.detail = t.id + " open";
   turn->events.push_back(std::move(e));
-  TicketSlot& s = tickets_[desk.config.id + "/" + std::to_string(t.number)];
+  TicketSlot& s = tickets_[desk.config().id + "/" + std::to_string(t.number)];
   s.t = std::move(t);
   return &s;
 }
@@ -317,7 +206,7 @@ Status Op::WriteSlot(Slot& s) {
   Conversation& c = s.c;
   // A conversation the bot serves always has its idle timer armed.
   if (c.state == ConversationState::kBot && c.idle_due == 0) {
-    if (const DeskRuntime* d = impl.Desk(c.desk)) c.idle_due = c.last_activity_at + d->config.settings.idle_timeout_micros + 1;
+    if (const DeskRuntime* d = impl.Desk(c.desk)) c.idle_due = c.last_activity_at + d->config().settings.idle_timeout_micros + 1;
   }
   std::string bytes = EncodeConversation(c);
   if (!s.before || bytes != s.before_bytes) {
@@ -444,7 +333,7 @@ QueueStatus Op::StatusAt(std::string_view desk, std::string_view team, int posit
     }
   }
   q.expected_wait = ExpectedWaitMicros(position, seats, free, d ? d->MeanHandleMicros() : kDefaultHandleMicros);
-  q.desk_open = d == nullptr || d->config.hours.IsOpen(now);
+  q.desk_open = d == nullptr || d->config().hours.IsOpen(now);
   return q;
 }
 
@@ -548,7 +437,7 @@ std::vector<AgentLoad> LoadsOf(const Op::AgentsView& v) {
 }  // namespace
 
 Status Engine::Impl::Route(Op& op, DeskRuntime& d) {
-  const std::string& desk = d.config.id;
+  const std::string& desk = d.config().id;
   KEFU_RETURN_IF_ERROR(op.Flush());  // the line and the seats as this operation left them
   std::set<std::string> seen;
   bool changed = false;
@@ -611,9 +500,9 @@ Status Engine::Impl::Route(Op& op, DeskRuntime& d) {
 
 Status Engine::Impl::Escalate(Op& op, DeskRuntime& d, Conversation& c, Turn* turn, EscalationReason reason,
                               std::string_view team, std::string_view actor) {
-  auto waiting = op.rec.WaitingCount(d.config.id);
+  auto waiting = op.rec.WaitingCount(d.config().id);
   if (!waiting.ok()) return waiting.status();
-  if (*waiting >= d.config.settings.max_queue) {
+  if (*waiting >= d.config().settings.max_queue) {
     Append(c, SystemText(c, QueueFullNotice(c)), op.now, turn);
     return Status::ResourceExhausted("the queue is full");
   }
@@ -632,7 +521,7 @@ Status Engine::Impl::Escalate(Op& op, DeskRuntime& d, Conversation& c, Turn* tur
            op.now, turn);
     return open;
   }
-  KEFU_RETURN_IF_ERROR(StartEscalation(c, reason, team, d.config, actor, op.now, turn));
+  KEFU_RETURN_IF_ERROR(StartEscalation(c, reason, team, d.config(), actor, op.now, turn));
   if (new_ticket) {
     auto opened = op.OpenTicket(d, c, turn, reason, "");
     if (!opened.ok()) return opened.status();
@@ -647,7 +536,7 @@ Status Engine::Impl::Escalate(Op& op, DeskRuntime& d, Conversation& c, Turn* tur
     if (!q.ok()) return q.status();
     Append(c, SystemText(c, QueueNotice(c, *q)), op.now, turn);
     // Joining at the back moves nobody; a priority entry moves those behind it.
-    op.QueueChanged(d.config.id, c.priority > 0);
+    op.QueueChanged(d.config().id, c.priority > 0);
   }
   return Status::OK();
 }
@@ -669,13 +558,13 @@ Status Engine::Impl::Resolve(Op& op, DeskRuntime& d, Conversation& c, Turn* turn
       (*t)->t.updated_at = op.now;
     }
   }
-  if (from == ConversationState::kQueued) op.QueueChanged(d.config.id, true);
+  if (from == ConversationState::kQueued) op.QueueChanged(d.config().id, true);
   if (from == ConversationState::kAgent) KEFU_RETURN_IF_ERROR(Route(op, d));  // the freed seat serves the next
   return Status::OK();
 }
 
 Status Engine::Impl::RequeueAgentConversations(Op& op, DeskRuntime& d, std::string_view username) {
-  auto serving = op.rec.Serving(d.config.id, username);
+  auto serving = op.rec.Serving(d.config().id, username);
   if (!serving.ok()) return serving.status();
   for (const std::string& id : *serving) {
     auto slot = op.Load(id);
@@ -687,7 +576,7 @@ Status Engine::Impl::RequeueAgentConversations(Op& op, DeskRuntime& d, std::stri
            SystemText(c, Say(c.language, "Your agent got disconnected; you are first in line for the next one.",
                              "客服连接已断开，您将优先由下一位客服接待。")),
            op.now, &(*slot)->turn);
-    op.QueueChanged(d.config.id, true);
+    op.QueueChanged(d.config().id, true);
   }
   return Status::OK();
 }
@@ -709,10 +598,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(const KefuConfig& config, std::uniq
   KEFU_RETURN_IF_ERROR(MigrateStore(impl->store.get(), clock));
   for (const DeskConfig& dc : config.desks) {
     auto d = std::make_unique<DeskRuntime>();
-    d->config = dc;
+    d->SetConfig(dc);
     KEFU_RETURN_IF_ERROR(impl->LoadKbs(*d));
     impl->desks.emplace(dc.id, std::move(d));
   }
+  KEFU_RETURN_IF_ERROR(impl->FollowDesks(/*force=*/true));  // the admin API's desks
   std::unique_ptr<Engine> engine(new Engine(std::move(impl)));
   // Seed agents of the config (demo desks) that do not exist yet.
   for (const DeskConfig& dc : config.desks) {
@@ -725,94 +615,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const KefuConfig& config, std::uniq
   return engine;
 }
 
-Result<Engine::KnowledgeSnapshot> Engine::Knowledge(std::string_view desk, std::string_view language) const {
-  const DeskRuntime* d = impl_->Desk(desk);
-  if (d == nullptr) return Status::NotFound("no such desk");
-  std::lock_guard<std::mutex> lock(d->mu);
-  for (const auto& b : d->kbs) {
-    if (!language.empty() && b->language != language) continue;
-    KnowledgeSnapshot s;
-    s.language = b->language;
-    s.kb = &b->kb;
-    s.matcher = b->matcher.get();
-    s.keep_alive = b;
-    return s;
-  }
-  return Status::NotFound("the desk has no knowledge base for language '" + std::string(language) + "'");
-}
-
-Result<Engine::KnowledgeSnapshot> Engine::KnowledgeFor(std::string_view desk, std::string_view text) const {
-  const DeskRuntime* d = impl_->Desk(desk);
-  if (d == nullptr) return Status::NotFound("no such desk");
-  return Knowledge(desk, d->KbFor(text)->language);
-}
-
-Result<std::vector<std::string>> Engine::KnowledgeLanguages(std::string_view desk) const {
-  const DeskRuntime* d = impl_->Desk(desk);
-  if (d == nullptr) return Status::NotFound("no such desk");
-  std::lock_guard<std::mutex> lock(d->mu);
-  std::vector<std::string> out;
-  for (const auto& b : d->kbs) out.push_back(b->language);
-  return out;
-}
-
-Status Engine::ReplaceKnowledgeBase(std::string_view desk, std::string_view language, std::string_view kb_json) {
-  Impl& m = *impl_;
-  auto kb = ParseKnowledgeBaseJson(kb_json, "knowledge base");
-  if (!kb.ok()) return kb.status();
-  DeskRuntime* d = m.Desk(desk);
-  if (d == nullptr) return Status::NotFound("no such desk");
-  std::string lang;
-  {
-    std::lock_guard<std::mutex> lock(d->mu);
-    lang = language.empty() ? d->kbs.front()->language : std::string(language);
-    bool found = false;
-    for (const auto& b : d->kbs) found = found || b->language == lang;
-    if (!found) return Status::NotFound("the desk has no knowledge base for language '" + lang + "'");
-  }
-  auto matcher = Matcher::Build(*kb, m.options.matcher);  // seconds for big KBs: outside any lock
-  if (!matcher.ok()) return matcher.status();
-  auto bundle = std::make_shared<KbBundle>();
-  bundle->language = lang;
-  bundle->kb = std::move(*kb);
-  bundle->matcher = std::move(*matcher);
-  const std::string json = KnowledgeBaseToJson(bundle->kb);
-  int64_t generation = 0;
-  KEFU_RETURN_IF_ERROR(m.Run([&](Op& op) {
-    KEFU_RETURN_IF_ERROR(op.rec.PutKb(desk, lang.empty() ? "default" : lang, json));
-    auto g = op.rec.KbGeneration(desk);
-    if (!g.ok()) return g.status();
-    generation = *g;
-    return Status::OK();
-  }));
-  bundle->source = json;
-  std::lock_guard<std::mutex> lock(d->mu);
-  for (auto& b : d->kbs) {
-    if (b->language == lang) {
-      b = bundle;
-      break;
-    }
-  }
-  d->kb_generation = std::max(d->kb_generation, generation);
-  return Status::OK();
-}
-
-std::vector<std::string> Engine::DeskIds() const {
-  std::vector<std::string> out;
-  for (const auto& [id, d] : impl_->desks) out.push_back(id);
-  return out;
-}
-
-Result<DeskConfig> Engine::GetDeskConfig(std::string_view desk) const {
-  const DeskRuntime* d = impl_->Desk(desk);
-  if (d == nullptr) return Status::NotFound("no such desk");
-  return d->config;
-}
-
 std::vector<Engine::DeskGauges> Engine::Gauges() const {
   std::vector<DeskGauges> out;
-  for (const auto& entry : impl_->desks) {  // no structured binding: the lambda captures `id` (clang < 16)
-    const std::string& id = entry.first;
+  for (const DeskRuntime* d : impl_->LiveDesks()) {
+    const std::string& id = d->config().id;
     DeskGauges g;
     g.desk = id;
     Status s = impl_->Run([&](Op& op) {

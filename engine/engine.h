@@ -317,8 +317,38 @@ class Engine {
   Result<std::vector<std::string>> KnowledgeLanguages(std::string_view desk) const;
 
   Result<DeskStats> Stats(std::string_view desk) const;
+  // The desks serving now, in id order.
   std::vector<std::string> DeskIds() const;
   Result<DeskConfig> GetDeskConfig(std::string_view desk) const;
+
+  // --- Desks of the admin API (docs/api.md) ---------------------------------------------------
+
+  struct DeskInfo {
+    DeskConfig config;
+    DeskSource source = DeskSource::kConfigFile;
+    std::vector<std::string> languages;  // of its KBs; empty before an API desk's first upload
+  };
+  std::vector<DeskInfo> Desks() const;
+  Result<DeskInfo> Desk(std::string_view desk) const;
+  // Creates a desk from an admin API desk object (ParseDeskObject). It serves at once here and
+  // within a timer tick on every process sharing the store; its seed `agents` are created and
+  // never kept in the stored object. Until a KB is uploaded every question goes to a person.
+  // Conflict when a desk of that id serves (kefu.json's included); InvalidArgument naming a field.
+  Result<DeskInfo> CreateDesk(std::string_view desk_json);
+  // Changes a desk of the admin API by a JSON Merge Patch (RFC 7396) of its object; `id`,
+  // `knowledge_bases` and `agents` cannot be patched (agents have their own routes). Conflict for
+  // a desk of kefu.json (its file is its authority); NotFound when unknown.
+  Result<DeskInfo> UpdateDesk(std::string_view desk, std::string_view patch_json);
+  // Deletes a desk of the admin API: it stops serving (NotFound everywhere). Its conversations,
+  // tickets, agents, KBs and stats stay in the store; a desk created again with the same id has
+  // them back. Conflict while conversations are open (waiting, served, or with the bot) unless
+  // `force`, which resolves them first; Conflict for a desk of kefu.json.
+  Status DeleteDesk(std::string_view desk, bool force);
+  // Stored desks of the admin API that a kefu.json desk of the same id overrides (kefu serve says so).
+  std::vector<std::string> ShadowedDesks() const;
+  // Moves whenever this process's desks or a desk's configuration change: adapters rebuild what
+  // they derive from the desks (origins, identity secrets, channels) when it moves.
+  uint64_t DesksVersion() const;
   // Waiting conversations and online agents per desk (for /metrics).
   struct DeskGauges {
     std::string desk;

@@ -214,7 +214,7 @@ Status Engine::SetPresence(const AgentIdentity& agent, AgentPresence presence) {
     after.presence = presence;
     after.last_seen = op.now;
     after.heartbeat_due =
-        presence == AgentPresence::kOffline ? 0 : op.now + d->config.settings.heartbeat_timeout_micros + 1;
+        presence == AgentPresence::kOffline ? 0 : op.now + d->config().settings.heartbeat_timeout_micros + 1;
     KEFU_RETURN_IF_ERROR(op.rec.SaveAgentLive(agent.desk, agent.username, *live, after));
     op.Publish(PresenceEvent(agent.desk, agent.username, presence));
     if (presence == AgentPresence::kOnline) KEFU_RETURN_IF_ERROR(m.Route(op, *d));
@@ -345,6 +345,7 @@ Result<std::vector<Suggestion>> Engine::Suggestions(const AgentIdentity& agent, 
   std::vector<Suggestion> out;
   if (question.empty()) return out;
   auto kb = d->KbFor(question);
+  if (kb == nullptr) return out;
   for (const MatchCandidate& cand : kb->matcher->Rank(question, 3)) {
     const KbEntry& e = kb->kb.entries[static_cast<size_t>(cand.entry)];
     out.push_back({e.id, e.title, e.answer, cand.confidence});

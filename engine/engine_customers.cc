@@ -27,15 +27,21 @@ void AddDeviceToken(Conversation& c, const std::string& token_hash) {
   c.customer_token_hash = token_hash;
 }
 
+// The language of the desk's first KB ("" before an API desk's first upload).
+std::string FirstLanguage(const DeskRuntime& d) {
+  auto kb = d.FirstKb();
+  return kb == nullptr ? std::string() : kb->language;
+}
+
 }  // namespace
 
 // Resumes an identified customer's open conversation (or links their anonymous one); false in
 // `*resumed` when there is none to resume.
 static Status ResumeIdentified(Op& op, const DeskRuntime& d, const StartRequest& request, const std::string& customer,
                                const std::string& token_hash, StartResult* result) {
-  KEFU_RETURN_IF_ERROR(op.rec.LockCustomer(d.config.id, customer));
+  KEFU_RETURN_IF_ERROR(op.rec.LockCustomer(d.config().id, customer));
   Op::Slot* own = nullptr;
-  auto own_id = op.rec.ConversationOfCustomer(d.config.id, customer);
+  auto own_id = op.rec.ConversationOfCustomer(d.config().id, customer);
   if (!own_id.ok()) return own_id.status();
   if (own_id->has_value()) {
     auto slot = op.Load(**own_id);
@@ -50,16 +56,16 @@ static Status ResumeIdentified(Op& op, const DeskRuntime& d, const StartRequest&
     if (web_id->has_value() && (own == nullptr || **web_id != own->c.id)) {
       auto slot = op.Load(**web_id);
       if (!slot.ok() && slot.status().code() != Status::Code::kNotFound) return slot.status();
-      if (slot.ok() && (*slot)->c.desk == d.config.id && (*slot)->c.customer.rfind("web:", 0) == 0) web = *slot;
+      if (slot.ok() && (*slot)->c.desk == d.config().id && (*slot)->c.customer.rfind("web:", 0) == 0) web = *slot;
     }
   }
   if (web != nullptr && (own == nullptr || web->c.last_activity_at >= own->c.last_activity_at)) {
     // The person wrote on the website before logging in: that conversation becomes theirs.
-    auto tickets = op.rec.TicketsOfCustomer(d.config.id, web->c.customer);
+    auto tickets = op.rec.TicketsOfCustomer(d.config().id, web->c.customer);
     if (!tickets.ok()) return tickets.status();
     for (const Ticket& t : *tickets) {
       if (t.conversation != web->c.id) continue;
-      auto slot = op.LoadTicket(d.config.id, t.number);
+      auto slot = op.LoadTicket(d.config().id, t.number);
       if (!slot.ok()) return slot.status();
       (*slot)->t.customer = customer;
     }
@@ -107,14 +113,14 @@ Result<StartResult> Engine::StartConversation(const StartRequest& request) {
     });
     Conversation c;
     c.id = RandomHex(16);
-    c.desk = d->config.id;
+    c.desk = d->config().id;
     c.customer = customer;
     c.customer_token_hash = token_hash;
     c.last_channel = request.channel;
     c.profile = request.profile;
     c.language = request.locale.rfind("zh", 0) == 0           ? "zh"
                  : !request.locale.empty()                    ? "en"
-                 : d->FirstKb()->language.rfind("zh", 0) == 0 ? "zh"
+                 : FirstLanguage(*d).rfind("zh", 0) == 0      ? "zh"
                                                               : "en";
     c.created_at = c.last_activity_at = op.now;
     Op::Slot* slot = op.Create(std::move(c));
@@ -123,7 +129,7 @@ Result<StartResult> Engine::StartConversation(const StartRequest& request) {
     slot->turn.events.push_back(std::move(e));
     Message welcome;
     welcome.kind = MessageKind::kBot;
-    welcome.text = slot->c.language == "zh" ? d->config.welcome_zh : d->config.welcome_en;
+    welcome.text = slot->c.language == "zh" ? d->config().welcome_zh : d->config().welcome_en;
     welcome.channel = request.channel;
     result.messages.push_back(Append(slot->c, std::move(welcome), op.now, &slot->turn));
     result.conversation_id = slot->c.id;
@@ -196,12 +202,12 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
   if (c.state == ConversationState::kResolved) {
     bool back_to_agent = false;
     std::optional<Agent> last;
-    if (!c.last_agent.empty() && op.now - idle_since <= d.config.settings.reopen_window_micros) {
-      auto agent = op.rec.LoadAgent(d.config.id, c.last_agent);
+    if (!c.last_agent.empty() && op.now - idle_since <= d.config().settings.reopen_window_micros) {
+      auto agent = op.rec.LoadAgent(d.config().id, c.last_agent);
       if (!agent.ok()) return agent.status();
-      auto live = op.rec.LoadAgentLive(d.config.id, c.last_agent, RecordTxn::Lock::kUpdate);
+      auto live = op.rec.LoadAgentLive(d.config().id, c.last_agent, RecordTxn::Lock::kUpdate);
       if (!live.ok()) return live.status();
-      auto serving = op.rec.Serving(d.config.id, c.last_agent);
+      auto serving = op.rec.Serving(d.config().id, c.last_agent);
       if (!serving.ok()) return serving.status();
       back_to_agent = agent->has_value() && live->presence == AgentPresence::kOnline &&
                       static_cast<int>(serving->size()) < (*agent)->capacity;
@@ -220,7 +226,7 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
   }
   if (s.ok() && bot) {
     turn->decision = match.decision;
-    BotPlan plan = PlanBotTurn(c, kb.kb, match, d.config.settings);
+    BotPlan plan = PlanBotTurn(c, kb.kb, match, d.config().settings);
     for (Event& e : plan.events) {
       e.at = op.now;
       t.events.push_back(std::move(e));
@@ -236,7 +242,7 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
     // Waiting for a person (perhaps all night), the customer still gets what the bot knows for
     // sure; they keep their place, and the answer shows in the history the agent will read.
     turn->decision = match.decision;
-    BotPlan plan = PlanBotTurn(c, kb.kb, match, d.config.settings);
+    BotPlan plan = PlanBotTurn(c, kb.kb, match, d.config().settings);
     for (Event& e : plan.events) {
       e.at = op.now;
       t.events.push_back(std::move(e));
@@ -245,7 +251,7 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
   }
   // Queued conversations: what the bot did not answer waits for the person; agents see the line's
   // new question.
-  if (c.state == ConversationState::kQueued) op.QueueChanged(d.config.id, false);
+  if (c.state == ConversationState::kQueued) op.QueueChanged(d.config().id, false);
   if (!s.ok() && s.code() != Status::Code::kResourceExhausted) return s;
   // A full line is told to the customer in a system message; the turn succeeded.
   KEFU_RETURN_IF_ERROR(op.Finish());
@@ -271,10 +277,15 @@ Result<CustomerTurn> Engine::PostCustomerMessage(const CustomerMessageRequest& r
   }));
   DeskRuntime* d = m.Desk(desk);
   if (d == nullptr) return Status::NotFound("no such conversation");
-  KEFU_RETURN_IF_ERROR(CheckText(request.text, d->config.settings.max_message_chars, "field 'text'"));
+  KEFU_RETURN_IF_ERROR(CheckText(request.text, d->config().settings.max_message_chars, "field 'text'"));
   std::shared_ptr<const KbBundle> kb = d->KbFor(request.text);
   MatchResult match;
-  if (!request.choice.empty()) {
+  if (kb == nullptr) {  // a desk without a KB yet: every question goes to a person
+    kb = std::make_shared<const KbBundle>();
+    match.decision = MatchDecision::kEscalate;
+    match.reason = MatchReason::kLowConfidence;
+    if (!request.choice.empty()) return Status::InvalidArgument("field 'choice': no such entry");
+  } else if (!request.choice.empty()) {
     const int entry = kb->matcher->FindEntry(request.choice);
     if (entry < 0) return Status::InvalidArgument("field 'choice': no such entry");
     const bool handoff = kb->kb.entries[static_cast<size_t>(entry)].handoff;
@@ -354,7 +365,7 @@ Result<CustomerTurn> Engine::LeaveQueue(std::string_view conversation_id) {
         (*ticket)->t.updated_at = op.now;
       }
     }
-    op.QueueChanged(d->config.id, true);
+    op.QueueChanged(d->config().id, true);
     return FinishTurn(op, **slot, &turn);
   });
   if (!s.ok()) return s;

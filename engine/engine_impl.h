@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -42,17 +43,29 @@ struct KbBundle {
 
 // A desk at run time: its configuration and matchers, and a few estimates kept in memory only.
 struct DeskRuntime {
-  DeskConfig config;
+  // The desk's configuration now. A change through the admin API installs a new one and keeps the
+  // earlier ones alive, so a reference taken during an operation stays valid (changes are rare).
+  const DeskConfig& config() const { return *config_now_.load(std::memory_order_acquire); }
+  void SetConfig(DeskConfig config);
+
+  DeskSource source = DeskSource::kConfigFile;  // set before the desk is published
+  std::atomic<bool> removed{false};             // deleted through the admin API: serves nothing
   mutable std::mutex mu;
+  std::string stored_object;                               // GUARDED_BY(mu) API desks: the object as stored
   std::vector<std::shared_ptr<const KbBundle>> kbs;       // GUARDED_BY(mu)
   std::deque<int64_t> recent_handle;                       // GUARDED_BY(mu) recent handle times
   std::unordered_map<std::string, uint64_t> read_seq;      // GUARDED_BY(mu) conversation -> seq its agent read
   int64_t kb_generation = 0;                               // GUARDED_BY(mu) uploads seen (n/<desk>/kb)
 
+  // nullptr while the desk has no KB (a desk of the admin API before its first upload).
   std::shared_ptr<const KbBundle> KbFor(std::string_view text) const;
   std::shared_ptr<const KbBundle> FirstKb() const;
   int64_t MeanHandleMicros() const;
   void AddHandleTime(int64_t micros);
+
+ private:
+  std::atomic<const DeskConfig*> config_now_{nullptr};
+  std::deque<std::unique_ptr<const DeskConfig>> config_versions_;  // GUARDED_BY(mu)
 };
 
 // One operation's transaction and everything it changed, written by Finish.
@@ -145,7 +158,13 @@ struct Engine::Impl {
   EngineOptions options;
   std::unique_ptr<Store> store;
   std::unique_ptr<WorkingSet> cache;
-  std::map<std::string, std::unique_ptr<DeskRuntime>, std::less<>> desks;  // fixed once open
+  // Entries are never erased (a deleted desk is marked removed), so a DeskRuntime* stays valid.
+  mutable std::shared_mutex desks_mu;
+  std::map<std::string, std::unique_ptr<DeskRuntime>, std::less<>> desks;  // GUARDED_BY(desks_mu)
+  std::atomic<uint64_t> desks_version{1};  // moves on any change of this process's desks
+  mutable std::mutex follow_desks_mu;             // one reconciliation with the stored desks at a time
+  int64_t desk_generation = 0;             // GUARDED_BY(follow_desks_mu) stored desk changes seen
+  std::vector<std::string> shadowed_desks;  // API desks that kefu.json's desks of the same id override
   std::atomic<uint64_t> retries{0};
 
   std::mutex starts_mu;
@@ -159,7 +178,16 @@ struct Engine::Impl {
   std::string dummy_hash;  // a hash to verify against for unknown usernames (same cost as a real one)
 
   int64_t Now() const { return clock->NowMicros(); }
+  // The desk `id`, nullptr when unknown or deleted.
   DeskRuntime* Desk(std::string_view id) const;
+  // The desks serving now, in id order.
+  std::vector<DeskRuntime*> LiveDesks() const;
+  // Adds the stored desks of the admin API that are new, changes those whose object changed and
+  // removes those deleted, when the stored generation moved (another process changed them) or
+  // `force`. At start, kefu.json's desks win over stored ones of the same id (shadowed_desks).
+  Status FollowDesks(bool force);
+  // Installs desk `id` from its stored object `json` (new, changed or revived).
+  Status InstallApiDesk(const std::string& id, const std::string& json);
 
   // Runs `fn` in a transaction and commits it; runs it again (up to a bound) when a lock conflict
   // aborts it. `fn` must call Op::Finish before returning OK when it wrote anything.

@@ -23,8 +23,8 @@ int64_t HourOf(int64_t micros) { return micros - micros % kMicrosPerHour; }
 static Status FireTimer(Engine::Impl& m, Op& op, const TimerRow& row) {
   op.rec.DeleteTimer(row);
   DeskRuntime* d = m.Desk(row.desk);
-  if (d == nullptr) return Status::OK();  // a desk removed from the config
-  const DeskSettings& settings = d->config.settings;
+  if (d == nullptr) return Status::OK();  // a desk removed from the config or deleted
+  const DeskSettings& settings = d->config().settings;
   switch (row.kind) {
     case TimerKind::kIdle:
     case TimerKind::kSla: {
@@ -128,9 +128,9 @@ Status Engine::RunTimers() {
       return op.Finish();
     }));
   }
-  for (const auto& entry : m.desks) {  // no structured binding: lambdas capture `id` (clang < 16)
-    const std::string& id = entry.first;
-    DeskRuntime* desk = entry.second.get();
+  KEFU_RETURN_IF_ERROR(m.FollowDesks(/*force=*/false));  // desks changed through other processes
+  for (DeskRuntime* desk : m.LiveDesks()) {
+    const std::string& id = desk->config().id;
     KEFU_RETURN_IF_ERROR(m.Run([&](Op& op) {
       bool waiting = false;
       KEFU_RETURN_IF_ERROR(op.rec.ScanQueue(id, [&](const QueueRow&) { return !(waiting = true); }));

@@ -78,7 +78,7 @@ static Result<Message> AgentMessage(Engine::Impl& m, const AgentIdentity& agent,
   Message out;
   DeskRuntime* d = m.Desk(agent.desk);
   if (d == nullptr) return Status::Unauthenticated("unknown agent");
-  KEFU_RETURN_IF_ERROR(CheckText(text, d->config.settings.max_message_chars, "field 'text'"));
+  KEFU_RETURN_IF_ERROR(CheckText(text, d->config().settings.max_message_chars, "field 'text'"));
   Status s = m.OnConversation(agent, id, [&](Op& op, DeskRuntime& desk, const Agent&, Op::Slot& slot) {
     Conversation& c = slot.c;
     const bool reply = kind == MessageKind::kAgent;
@@ -222,7 +222,7 @@ Result<Ticket> Engine::UpdateTicket(const AgentIdentity& agent, std::string_view
   DeskRuntime* d = m.Desk(agent.desk);
   if (d == nullptr) return Status::Unauthenticated("unknown agent");
   if (u.priority && (*u.priority < 0 || *u.priority > 2)) return Status::InvalidArgument("field 'priority': 0, 1 or 2");
-  if (!u.note.empty()) KEFU_RETURN_IF_ERROR(CheckText(u.note, d->config.settings.max_message_chars, "field 'note'"));
+  if (!u.note.empty()) KEFU_RETURN_IF_ERROR(CheckText(u.note, d->config().settings.max_message_chars, "field 'note'"));
   Ticket result;
   Status s = m.Run([&](Op& op) {
     auto me = op.rec.LoadAgent(agent.desk, agent.username);

@@ -707,4 +707,62 @@ Status RecordTxn::PutKb(std::string_view desk, std::string_view language, std::s
   return AddToCounter(desk, "kb", 1);
 }
 
+Result<std::vector<std::string>> RecordTxn::KbLanguages(std::string_view desk) {
+  const std::string prefix = KbKey(desk, "");
+  std::vector<std::string> out;
+  Status s = tx_->Scan(prefix, PrefixLimit(prefix), ScanOptions(), [&](std::string_view k, std::string_view) {
+    out.emplace_back(k.substr(prefix.size()));
+    return true;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+// ---- Desks of the admin API ---------------------------------------------------------------------------
+
+static std::string DeskObjectKey(std::string_view desk) { return Join({"dk", desk}); }
+
+Result<std::optional<std::string>> RecordTxn::LoadDeskObject(std::string_view desk, Lock lock) {
+  // A name lock: the row may not exist yet (two processes creating the same desk).
+  if (lock != Lock::kNone) KEFU_RETURN_IF_ERROR(tx_->LockName(DeskObjectKey(desk), lock == Lock::kTry ? kTryLock : kRankDesk));
+  return tx_->Get(DeskObjectKey(desk));
+}
+
+Status RecordTxn::PutDeskObject(std::string_view desk, std::optional<std::string_view> json) {
+  if (json.has_value()) {
+    tx_->Put(DeskObjectKey(desk), *json);
+  } else {
+    tx_->Delete(DeskObjectKey(desk));
+  }
+  return AddToCounter("_", "desks", 1);
+}
+
+Status RecordTxn::ScanDeskObjects(const std::function<bool(std::string_view desk, std::string_view json)>& fn) {
+  const std::string prefix = "dk/";
+  return tx_->Scan(prefix, PrefixLimit(prefix), ScanOptions(),
+                   [&](std::string_view k, std::string_view v) { return fn(k.substr(prefix.size()), v); });
+}
+
+Result<std::vector<std::string>> RecordTxn::OpenConversations(std::string_view desk) {
+  std::set<std::string> open;
+  KEFU_RETURN_IF_ERROR(ScanQueue(desk, [&](const QueueRow& row) {
+    open.insert(row.entry.conversation);
+    return true;
+  }));
+  const std::string serving = ServingPrefix(desk);
+  KEFU_RETURN_IF_ERROR(tx_->Scan(serving, PrefixLimit(serving), ScanOptions(), [&](std::string_view k, std::string_view) {
+    const std::string_view rest = k.substr(serving.size());
+    const size_t slash = rest.find('/');
+    if (slash != std::string_view::npos) open.emplace(rest.substr(slash + 1));
+    return true;
+  }));
+  const std::string timers = TimerPrefix();
+  KEFU_RETURN_IF_ERROR(tx_->Scan(timers, PrefixLimit(timers), ScanOptions(), [&](std::string_view k, std::string_view) {
+    TimerRow row;
+    if (ParseTimerKey(k, &row) && row.kind == TimerKind::kIdle && row.desk == desk) open.insert(row.id);
+    return true;
+  }));
+  return std::vector<std::string>(open.begin(), open.end());
+}
+
 }  // namespace kefu

@@ -26,6 +26,8 @@
 //   sh/<desk>/<hour:16>                   hourly counts of folded events
 //   tm/<due:16>/<kind>/<desk>/<id>        armed timer (kind: idle, sla, remind, heartbeat)
 //   k/<desk>/<language>                   knowledge base uploaded by an admin
+//   dk/<desk>                             desk created through the admin API (its JSON object);
+//                                         n/_/desks counts their changes ("_" is no desk id)
 // Side namespaces: w/ (WeCom channel), kn/ (knowledge loop).
 #ifndef KEFU_ENGINE_RECORDS_H_
 #define KEFU_ENGINE_RECORDS_H_
@@ -53,6 +55,7 @@ constexpr int kSchemaVersion = 2;
 std::string SchemaKey();
 
 // Lock ranks (store.h): locks are taken in increasing rank or only tried.
+constexpr int kRankDesk = 2;           // a desk's object (admin API)
 constexpr int kRankTimer = 5;          // claimed timer rows
 constexpr int kRankCustomer = 10;      // name lock of an identified customer (one open conversation)
 constexpr int kRankConversation = 20;  // conversation rows
@@ -189,6 +192,21 @@ class RecordTxn {
   // Writes the KB and counts a new generation of the desk's KBs (every process reloads on it).
   Status PutKb(std::string_view desk, std::string_view language, std::string_view json);
   Result<int64_t> KbGeneration(std::string_view desk) { return ReadCounter(desk, "kb", false); }
+  // The languages of the desk's uploaded KBs ("default" for a KB without one).
+  Result<std::vector<std::string>> KbLanguages(std::string_view desk);
+
+  // --- Desks created through the admin API ---
+  // The desk's stored object; kUpdate locks its name (it may be absent).
+  Result<std::optional<std::string>> LoadDeskObject(std::string_view desk, Lock lock);
+  // Writes the desk's object, or removes it when `json` is nullopt, and counts a new generation
+  // of desks (every process follows it).
+  Status PutDeskObject(std::string_view desk, std::optional<std::string_view> json);
+  // Every stored desk object, in id order.
+  Status ScanDeskObjects(const std::function<bool(std::string_view desk, std::string_view json)>& fn);
+  Result<int64_t> DeskGeneration() { return ReadCounter("_", "desks", false); }
+  // Conversations of `desk` that are open: waiting in its line, served by an agent, or with the
+  // bot (an armed idle timer). Reads the timers' index whole: for rare admin operations.
+  Result<std::vector<std::string>> OpenConversations(std::string_view desk);
 
   // After a successful Commit: the records written go into the working set.
   void Committed();

@@ -426,10 +426,20 @@ Result<KbVersionInfo> KnowledgeLoop::Upload(std::string_view desk, std::string_v
                                             const std::string& kb_json, std::string_view author) {
   std::lock_guard<std::mutex> lock(publish_mu_);
   auto current = engine_->Knowledge(desk, language);
-  if (!current.ok()) return current.status();
-  KEFU_RETURN_IF_ERROR(EnsureBaseline(desk, *current));  // the KB before it stays reachable
-  KEFU_RETURN_IF_ERROR(engine_->ReplaceKnowledgeBase(desk, current->language, kb_json));
-  return RecordVersion(desk, current->language, kb_json, std::string(author) + " (upload)");
+  std::string lang;
+  if (current.ok()) {
+    KEFU_RETURN_IF_ERROR(EnsureBaseline(desk, *current));  // the KB before it stays reachable
+    lang = current->language;
+  } else if (current.status().code() == Status::Code::kNotFound && engine_->GetDeskConfig(desk).ok()) {
+    // The desk's first KB of this language (a desk of the admin API starts with none): no baseline.
+    auto kb = ParseKnowledgeBaseJson(kb_json, "knowledge base");
+    if (!kb.ok()) return kb.status();
+    lang = language.empty() ? kb->language : std::string(language);
+  } else {
+    return current.status();
+  }
+  KEFU_RETURN_IF_ERROR(engine_->ReplaceKnowledgeBase(desk, lang, kb_json));
+  return RecordVersion(desk, lang, kb_json, std::string(author) + " (upload)");
 }
 
 Result<KbVersionInfo> KnowledgeLoop::RecordVersion(std::string_view desk, const std::string& language,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/file.h"
+#include "base/json.h"
 #include "engine/desk_config.h"
 #include "tools/serve_command.h"
 
@@ -304,6 +305,32 @@ TEST_CASE("docs/config.md has a row for every flag of kefu serve, and no other; 
     }
   }
   for (const auto& [name, o] : flags) CHECK_MESSAGE(documented.count(name), "not in docs/config.md: " << name);
+}
+
+}  // namespace
+}  // namespace kefu
+
+namespace kefu {
+namespace {
+
+TEST_CASE("a desk as the admin API shows it parses back to the same settings, without its secrets") {
+  const char desk[] = R"({"id":"it","name":"IT","ticket_prefix":"IT","default_team":"it","welcome":{"en":"Hi","zh":"你好"},
+    "business_hours":{"utc_offset_minutes":480,"days":["mon","tue","fri"],"open":"08:30","close":"17:45"},
+    "settings":{"max_queue":7,"idle_timeout_minutes":45,"heartbeat_timeout_seconds":60,"first_response_sla_seconds":120,
+                "reopen_window_minutes":90,"clarify_limit":3,"default_capacity":4,"max_message_chars":900},
+    "allowed_origins":["https://a.example"],"app_secret":"secret-value-1234","legacy_hmac":true,
+    "app_webhook":{"url":"https://hook.example/x","secret":"hook-secret"}})";
+  auto parsed = ParseDeskObject(desk);
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().ToString());
+  const std::string shown = DeskConfigJson(*parsed);
+  CHECK(shown.find("secret-value") == std::string::npos);
+  CHECK(shown.find("hook-secret") == std::string::npos);
+  auto with_secrets = JsonMergePatch(shown, R"({"app_secret":"s","app_webhook":{"secret":"t"}})");
+  REQUIRE(with_secrets.ok());
+  auto again = ParseDeskObject(*with_secrets);
+  REQUIRE_MESSAGE(again.ok(), again.status().ToString());
+  CHECK(DeskConfigJson(*again) == shown);
+  CHECK(!ParseDeskObject(R"({"id":"it","knowledge_bases":["a.json"]})").ok());
 }
 
 }  // namespace

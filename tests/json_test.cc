@@ -345,5 +345,17 @@ TEST_CASE("the line of a path in a JSON text: members by name, items by index, t
   CHECK(PositionAt("ab\n中文x", 9).column == 3);
 }
 
+TEST_CASE("JsonMergePatch follows RFC 7396: members replace, objects merge, null removes; numbers kept as written") {
+  auto merged = JsonMergePatch(R"({"a":"b","c":{"d":"e","f":"g"},"n":1.50,"keep":[1,2]})",
+                               R"({"a":"z","c":{"f":null,"h":10},"new":{"x":true},"keep":null})");
+  REQUIRE(merged.ok());
+  CHECK(*merged == R"({"a":"z","c":{"d":"e","h":10},"n":1.50,"new":{"x":true}})");
+  CHECK(*JsonMergePatch(R"({"a":{"b":1}})", R"({"a":[1]})") == R"({"a":[1]})");  // arrays replace whole
+  CHECK(*JsonMergePatch(R"({"s":"\u0001x"})", "{}") == R"({"s":"\u0001x"})");     // a string, not a number
+  CHECK(!JsonMergePatch("[1]", "{}").ok());
+  CHECK(!JsonMergePatch("{}", "[1]").ok());
+  CHECK(!JsonMergePatch("{}", "{").ok());
+}
+
 }  // namespace
 }  // namespace kefu

@@ -112,8 +112,8 @@ class ShutdownOnSignal {
 };
 
 
-void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::string& store_location,
-                  const std::string& host, int port, bool admin_from_env) {
+void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const Engine& engine,
+                  const std::string& store_location, const std::string& host, int port, bool admin_from_env) {
   const std::string base = "http://" + host + ":" + std::to_string(port);
   std::printf("kefu is listening on %s\n", base.c_str());
   std::printf("  widget demo page  %s/\n", base.c_str());
@@ -136,6 +136,13 @@ void PrintWelcome(const ServeArgs& args, const KefuConfig& config, const std::st
     for (const AgentSeed& a : d.agents) {
       std::printf("    demo agent     %s / %s\n", a.username.c_str(), a.password.c_str());
     }
+  }
+  for (const Engine::DeskInfo& d : engine.Desks()) {
+    if (d.source != DeskSource::kAdminApi) continue;
+    std::printf("  desk %-12s %s (created through the admin API)\n", d.config.id.c_str(), d.config.name.c_str());
+  }
+  for (const std::string& id : engine.ShadowedDesks()) {
+    std::printf("  desk %-12s the config's definition wins over the one created through the admin API\n", id.c_str());
   }
   std::printf("Stop with Ctrl-C (SIGINT) or SIGTERM.\n");
   std::fflush(stdout);
@@ -275,7 +282,7 @@ int RunServe(const ServeArgs& args) {
   if (Status s = wecom.Start(); !s.ok()) return Fail(s);
   if (Status s = app_webhook.Start(); !s.ok()) return Fail(s);
 
-  PrintWelcome(args, *config, store_location, listen->host, *port, env_token != nullptr && env_token[0] != '\0');
+  PrintWelcome(args, *config, **engine, store_location, listen->host, *port, env_token != nullptr && env_token[0] != '\0');
   shutdown.Watch(api.get());
   Status served;
   {

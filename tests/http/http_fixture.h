@@ -90,6 +90,7 @@ struct TestServer {
     ServerOptions options = TestServerOptions();
     std::vector<DeskConfig> desks = {ShopDesk(), HrDesk()};
     bool leveldb = false;  // a real store in a temp dir instead of LevelDB's in-memory Env
+    std::string leveldb_dir;  // with `leveldb`: this directory, kept (a restart); "" a fresh one
     // The engine's options: the cheapest password hashing unless a test needs the real cost.
     EngineOptions engine_options = [] {
       EngineOptions eo;
@@ -105,7 +106,9 @@ struct TestServer {
     KefuConfig config;
     config.desks = setup.desks;
     Result<std::unique_ptr<Store>> store = Status::Internal("unset");
-    if (setup.leveldb) {
+    if (setup.leveldb && !setup.leveldb_dir.empty()) {
+      store = OpenLevelDbStore(setup.leveldb_dir + "/store");
+    } else if (setup.leveldb) {
       dir = std::make_unique<TempDir>();
       store = OpenLevelDbStore(dir->path + "/store");
     } else {

@@ -147,9 +147,11 @@ class Cluster {
     client.set_read_timeout(30);
     httplib::Headers headers;
     if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-    httplib::Result r = method == "GET"   ? client.Get(path, headers)
-                        : method == "PUT" ? client.Put(path, headers, body, "application/json")
-                                          : client.Post(path, headers, body, "application/json");
+    httplib::Result r = method == "GET"      ? client.Get(path, headers)
+                        : method == "PUT"    ? client.Put(path, headers, body, "application/json")
+                        : method == "PATCH"  ? client.Patch(path, headers, body, "application/json")
+                        : method == "DELETE" ? client.Delete(path, headers)
+                                             : client.Post(path, headers, body, "application/json");
     if (!r) return out;
     out.status = r->status;
     out.body = r->body;

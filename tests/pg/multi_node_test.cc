@@ -16,6 +16,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -375,6 +376,38 @@ TEST_CASE("timers fire once across nodes: a silent agent goes offline once, thei
     told += std::string(m["text"].GetString()).find("got disconnected") != std::string::npos;
   }
   CHECK(told == 1);
+}
+
+TEST_CASE("a desk created through one node serves on every node within a tick; a change and a delete follow") {
+  PgCluster& pg = SharedPgCluster();
+  auto uri = pg.CreateDatabase("desks");
+  REQUIRE(uri.ok());
+  Cluster cluster(*uri, ClusterOptions());
+  cluster.StartAll();
+  // Each node reads the stored desks again when their generation moves (checked every timer tick).
+  auto eventually = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 100; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  Answer created = cluster.CallNode(0, "POST", "/v1/admin/desks", kClusterAdminToken, R"({"id":"it","name":"IT"})");
+  REQUIRE_MESSAGE(created.status == 201, created.body);
+  for (int node : {1, 2}) {
+    CHECK(eventually([&] { return cluster.CallNode(node, "POST", "/v1/desks/it/conversations", "", "{}").status == 201; }));
+  }
+  Answer patched = cluster.CallNode(1, "PATCH", "/v1/admin/desks/it", kClusterAdminToken, R"({"name":"IT service desk"})");
+  REQUIRE_MESSAGE(patched.status == 200, patched.body);
+  CHECK(eventually([&] {
+    Answer a = cluster.CallNode(2, "GET", "/v1/admin/desks/it", kClusterAdminToken);
+    return a.status == 200 && std::string(a.json["desk"]["name"].GetString()) == "IT service desk";
+  }));
+  Answer deleted = cluster.CallNode(2, "DELETE", "/v1/admin/desks/it?force=true", kClusterAdminToken);
+  REQUIRE_MESSAGE(deleted.status == 200, deleted.body);
+  for (int node : {0, 1}) {
+    CHECK(eventually([&] { return cluster.CallNode(node, "POST", "/v1/desks/it/conversations", "", "{}").status == 404; }));
+  }
 }
 
 TEST_CASE("the app webhook: each agent reply is posted once, whichever nodes serve") {
