@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "base/utf8.h"
 #include "engine/clock.h"
 #include "engine/stats.h"
 #include "kb/normalize.h"
@@ -14,16 +13,6 @@ std::string MinutesText(int64_t micros, std::string_view language) {
   const int64_t minutes = std::max<int64_t>(1, (micros + kMicrosPerMinute - 1) / kMicrosPerMinute);
   return language == "zh" ? std::to_string(minutes) + " 分钟"
                           : std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
-}
-
-bool HasUnspacedText(std::string_view text) {
-  size_t pos = 0;
-  const std::string valid = IsValidUtf8(text) ? std::string() : SanitizeUtf8(text);
-  std::string_view t = valid.empty() ? text : std::string_view(valid);
-  while (pos < t.size()) {
-    if (IsUnspacedScript(DecodeUtf8(t, &pos))) return true;
-  }
-  return false;
 }
 
 Message BotText(const Conversation& c, std::string text) {

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "base/json.h"
-#include "base/utf8.h"
 #include "engine/engine.h"
 #include "engine/engine_impl.h"
 #include "kb/normalize.h"
@@ -13,16 +12,6 @@ namespace kefu {
 namespace {
 
 bool IsChinese(std::string_view language) { return language.rfind("zh", 0) == 0; }
-
-bool HasUnspacedText(std::string_view text) {
-  size_t pos = 0;
-  const std::string valid = IsValidUtf8(text) ? std::string() : SanitizeUtf8(text);
-  std::string_view t = valid.empty() ? text : std::string_view(valid);
-  while (pos < t.size()) {
-    if (IsUnspacedScript(DecodeUtf8(t, &pos))) return true;
-  }
-  return false;
-}
 
 // The store's name for a KB language (a KB without one is "default").
 std::string LanguageKey(std::string_view language) { return language.empty() ? "default" : std::string(language); }
@@ -381,14 +370,13 @@ Result<Engine::DeskInfo> Engine::CreateDesk(std::string_view desk_json) {
   const std::string id = config->id;
   {
     std::lock_guard<std::mutex> follow(m.follow_desks_mu);
-    std::shared_lock<std::shared_mutex> lock(m.desks_mu);
-    auto it = m.desks.find(id);
-    if (it != m.desks.end() && it->second->source == DeskSource::kConfigFile) {
-      return Status::Conflict("desk '" + id + "' is defined in kefu.json");
+    {
+      std::shared_lock<std::shared_mutex> lock(m.desks_mu);
+      auto it = m.desks.find(id);
+      if (it != m.desks.end() && it->second->source == DeskSource::kConfigFile) {
+        return Status::Conflict("desk '" + id + "' is defined in kefu.json");
+      }
     }
-  }
-  {
-    std::lock_guard<std::mutex> follow(m.follow_desks_mu);
     KEFU_RETURN_IF_ERROR(m.Run([&](Op& op) {
       auto current = op.rec.LoadDeskObject(id, RecordTxn::Lock::kUpdate);
       if (!current.ok()) return current.status();

@@ -74,6 +74,15 @@ bool IsUnspacedScript(char32_t cp) {
          (cp >= 0x1780 && cp <= 0x17FF);      // Khmer
 }
 
+bool HasUnspacedText(std::string_view text) {
+  const std::string valid = IsValidUtf8(text) ? std::string() : SanitizeUtf8(text);
+  const std::string_view t = valid.empty() ? text : std::string_view(valid);
+  for (size_t pos = 0; pos < t.size();) {
+    if (IsUnspacedScript(DecodeUtf8(t, &pos))) return true;
+  }
+  return false;
+}
+
 std::string NormalizeText(std::string_view text) {
   bool ascii = true;
   for (char c : text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;

@@ -18,6 +18,9 @@ std::string NormalizeText(std::string_view text);
 // Khmer, Myanmar), which the tokenizer splits into characters.
 bool IsUnspacedScript(char32_t cp);
 
+// True when `text` (any bytes: invalid UTF-8 is read as replaced) holds a code point of such a script.
+bool HasUnspacedText(std::string_view text);
+
 }  // namespace kefu
 
 #endif  // KEFU_KB_NORMALIZE_H_
