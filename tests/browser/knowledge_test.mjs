@@ -1,9 +1,10 @@
 // Browser test of the knowledge loop in the agent console (/console): a question the demo KB cannot
 // answer reaches an agent, whose reply becomes a KB draft; the admin reviews and publishes it in the
-// Knowledge tab, and the bot answers the next customer by itself; versions and rollback; the
-// dashboard's knowledge gaps; labelled questions from sent suggestions and a publish the regression
-// check refuses. Driven by playwright-core in Debian's headless Chromium against a `kefu serve` on a
-// free port with a fresh data directory (harness.mjs).
+// Knowledge tab, and the bot answers the next customer by itself; versions and rollback, of a
+// publish and of a KB uploaded with PUT; the dashboard's knowledge gaps; labelled questions from
+// sent suggestions and a publish the regression check refuses. Driven by playwright-core in
+// Debian's headless Chromium against a `kefu serve` on a free port with a fresh data directory
+// (harness.mjs).
 //
 //   node tests/browser/knowledge_test.mjs KEFU_BINARY SOURCE_ROOT OUT_DIR
 //
@@ -220,11 +221,39 @@ async function knowledgeScenario() {
     assert.equal(decision.state, 'queued', 'the question goes to a person again');
   });
 
+  await step('a KB uploaded with PUT (a CSV sheet) is listed as a version; rolling it back restores the KB', async () => {
+    const token = fs.readFileSync(path.join(dataDir, 'admin_token'), 'utf8').trim();
+    const csv = 'question,answer,intent\n' +
+      `"${PARKING}","${PARKING_ANSWER}",faq.parking-permits\n` +
+      '"Where do I find my payslip?","Payslips are in the HR portal under Pay.",pay.payslip\n';
+    const res = await fetch(`${base}/v1/admin/desks/hr/kb?language=en`, {
+      method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'text/csv' }, body: csv,
+    });
+    const uploaded = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(uploaded));
+    assert.equal(uploaded.version, 4);
+    assert.equal((await botDecision(PARKING)).answered, 'faq.parking-permits', 'the upload is live');
+    assert.equal((await botDecision(LEAVE)).answered, null, 'the upload replaced the whole KB');
+
+    await agent.locator('#kb-reload').click();
+    await agent.locator('#versions-body tr[data-version="4"]').waitFor();
+    const live = agent.locator('#versions-body tr.current');
+    assert.equal(await live.getAttribute('data-version'), '4');
+    assert.equal(await live.locator('.v-author').textContent(), 'admin (upload)');
+    assert.equal(await live.locator('.rollback').count(), 0, 'no rollback on the live version');
+
+    await agent.locator('#versions-body tr[data-version="3"] .rollback').click();
+    await agent.locator('#versions-body tr[data-version="5"].current').waitFor();
+    assert.equal(await agent.locator('#versions-body tr.current .v-author').textContent(), 'admin (rollback to version 3)');
+    assert.equal((await botDecision(LEAVE)).answered, 'leave.annual.apply', 'the KB before the upload is back');
+    assert.equal((await botDecision(PARKING)).answered, null);
+  });
+
   await step('a reload keeps the admin token for this tab; no CSP violation, no <img>', async () => {
     await agent.reload();
     await agent.locator('#app').waitFor();
     await agent.locator('#tab-kb').click();
-    await agent.locator('#versions-body tr').nth(2).waitFor();
+    await agent.locator('#versions-body tr').nth(4).waitFor();
     assert.ok(await agent.locator('#admin-form').isHidden());
     assert.equal(await agent.locator('img').count(), 0);
     assert.deepEqual(await cspViolations(agent), []);
