@@ -96,7 +96,8 @@ std::string StatsJson(std::string_view desk, const DeskStats& s) {
   w.Field("conversations", s.conversations).Field("customer_messages", s.customer_messages);
   w.Field("bot_answers", s.bot_answers).Field("bot_clarifications", s.bot_clarifications);
   w.Field("unmatched", s.unmatched).Field("escalations", s.escalations).Field("resolved", s.resolved);
-  w.Field("resolved_by_bot", s.resolved_by_bot).Field("transfers", s.transfers).Field("withdrawn", s.withdrawn).Field("sla_breaches", s.sla_breaches);
+  w.Field("resolved_by_bot", s.resolved_by_bot).Field("transfers", s.transfers).Field("withdrawn", s.withdrawn);
+  w.Field("deferred", s.deferred).Field("sla_breaches", s.sla_breaches);
   w.Field("helpful_feedback", s.helpful_feedback).Field("unhelpful_feedback", s.unhelpful_feedback);
   w.Key("bot_resolution_rate").Double(s.bot_resolution_rate);
   w.Key("escalation_rate").Double(s.escalation_rate);

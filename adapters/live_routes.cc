@@ -112,7 +112,17 @@ struct CustomerStream {
   uint64_t live_after = 0;  // the desk's live position seen
   bool started = false;
   int64_t last_write = 0;
+  int64_t next_seen = 0;  // monotonic micros: when to tell the engine the widget is still open
 };
+
+// Tells the engine, when due, that the customer's widget is open (a waiting customer with an open
+// stream is not gone).
+void SayCustomerSeen(Engine& engine, const std::string& conversation, int64_t* next_seen) {
+  const int64_t now = MonotonicMicros();
+  if (now < *next_seen) return;
+  auto every = engine.CustomerSeen(conversation);
+  *next_seen = now + (every.ok() ? *every : 5 * kMicrosPerSecond);
+}
 
 // Appends the conversation's state and the messages after last_seq, and moves the live position
 // to before them: a message that lands meanwhile arrives twice and is dropped by its seq.
@@ -145,8 +155,9 @@ void AppendCustomerEvents(const std::vector<LiveEvent>& events, CustomerStream* 
 }
 
 // One turn of a customer's SSE writer.
-bool CustomerStreamTurn(const Engine& engine, const std::atomic<bool>& stopping, const Pacing& pacing, CustomerStream* s,
-                  httplib::DataSink& sink) {
+bool CustomerStreamTurn(Engine& engine, const std::atomic<bool>& stopping, const Pacing& pacing, CustomerStream* s,
+                        httplib::DataSink& sink) {
+  SayCustomerSeen(engine, s->conversation, &s->next_seen);
   std::string out;
   if (!s->started) {
     s->started = true;
@@ -332,7 +343,10 @@ void HttpApi::CustomerPoll(HttpCall& call) {
     if (body.empty()) return SendError(res, Status::Internal("the conversation could not be read"));
     return SendJson(res, 200, body);
   }
-  auto wait_once = [this, id, desk = view->desk, position](int64_t micros) {
+  auto next_seen = std::make_shared<int64_t>(0);
+  SayCustomerSeen(*engine_, id, next_seen.get());
+  auto wait_once = [this, id, desk = view->desk, position, next_seen](int64_t micros) {
+    SayCustomerSeen(*engine_, id, next_seen.get());
     bool gap = false;
     auto events = engine_->WaitLiveEvents(
         desk, position, micros, [&id](const LiveEvent& e) { return e.for_customer && e.conversation == id; }, &gap);

@@ -210,6 +210,32 @@ Status WithdrawFromQueue(Conversation& c, int64_t now, Turn* turn) {
   return Status::OK();
 }
 
+bool CustomerGone(const Conversation& c, const DeskSettings& settings, int64_t now) {
+  const int64_t last_sign = std::max({c.last_customer_at, c.customer_seen_at, c.enqueued_at});
+  return c.state == ConversationState::kQueued && now - last_sign > settings.customer_gone_micros;
+}
+
+Status DeferToTicket(Conversation& c, DeferReason why, int64_t now, Turn* turn) {
+  const bool gone = why == DeferReason::kCustomerGone;
+  KEFU_RETURN_IF_ERROR(
+      Transition(c, ConversationAction::kDefer, "system", gone ? "customer gone" : "desk closed", now, turn));
+  c.enqueued_at = 0;
+  c.sla_due = 0;
+  c.priority = 0;
+  const std::string ticket = c.ticket.empty() ? "" : " (" + c.ticket + ")";
+  Append(c,
+         SystemText(c, gone ? Say(c.language,
+                                  "You seem to have stepped away, so a person will answer your request" + ticket +
+                                      " here as soon as they can. Ask me anything meanwhile.",
+                                  "您似乎已离开，客服会尽快在这里回复您的请求" + ticket + "。其间有问题也可以继续问我。")
+                            : Say(c.language,
+                                  "We are closed now. A person will answer your request" + ticket +
+                                      " here when we open. Ask me anything meanwhile.",
+                                  "现在是非工作时间。客服上班后会在这里回复您的请求" + ticket + "。其间有问题也可以继续问我。")),
+         now, turn);
+  return Status::OK();
+}
+
 Status ResolveConversation(Conversation& c, std::string_view actor, std::string_view reason, int64_t now, Turn* turn) {
   const ConversationState from = c.state;
   KEFU_RETURN_IF_ERROR(Transition(c, ConversationAction::kResolve, actor, reason, now, turn));

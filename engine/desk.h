@@ -92,6 +92,22 @@ Status Requeue(Conversation& c, std::string_view team, std::string_view actor, s
 // is back. The caller closes the ticket.
 Status WithdrawFromQueue(Conversation& c, int64_t now, Turn* turn);
 
+// Why a waiting customer's conversation leaves the line for its ticket.
+enum class DeferReason {
+  kCustomerGone,  // no message, stream or poll for the desk's customer_gone time
+  kDeskClosed,    // outside business hours nobody waits for a live seat
+};
+
+// Whether the customer waiting on `c` is gone at `now`: nothing from them (a message, or their
+// widget seen open) for the desk's customer_gone time, counted from when they joined the line at
+// the earliest.
+bool CustomerGone(const Conversation& c, const DeskSettings& settings, int64_t now);
+
+// queued -> bot: the customer is answered later through their ticket `c.ticket` instead of in a
+// live chat, and told so; the bot serves them meanwhile. The episode stays escalated (an idle
+// resolution is not the bot's). The caller sets the ticket pending.
+Status DeferToTicket(Conversation& c, DeferReason why, int64_t now, Turn* turn);
+
 // Any open state -> resolved. The customer is asked to rate when a person was involved.
 Status ResolveConversation(Conversation& c, std::string_view actor, std::string_view reason, int64_t now, Turn* turn);
 

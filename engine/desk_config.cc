@@ -28,8 +28,8 @@ const std::vector<ObjectKeys>& KeyTable() {
       {"desks[].welcome", {"en", "zh"}},
       {"desks[].business_hours", {"utc_offset_minutes", "days", "open", "close"}},
       {"desks[].settings", {"max_queue", "idle_timeout_minutes", "heartbeat_timeout_seconds",
-                            "first_response_sla_seconds", "reopen_window_minutes", "clarify_limit", "default_capacity",
-                            "max_message_chars"}},
+                            "first_response_sla_seconds", "customer_gone_seconds", "reopen_window_minutes",
+                            "clarify_limit", "default_capacity", "max_message_chars"}},
       {"desks[].app_webhook", {"url", "secret"}},
       {"desks[].wecom", {"corp_id", "secret", "token", "encoding_aes_key", "base_url"}},
       {"desks[].agents[]", {"username", "password", "name", "teams", "capacity"}},
@@ -157,6 +157,7 @@ Status ParseSettings(const JsonObject& desk, DeskSettings* s) {
   KEFU_RETURN_IF_ERROR(get("idle_timeout_minutes", 1, 7 * 24 * 60, 60LL * 1000000, &s->idle_timeout_micros));
   KEFU_RETURN_IF_ERROR(get("heartbeat_timeout_seconds", 5, 3600, 1000000, &s->heartbeat_timeout_micros));
   KEFU_RETURN_IF_ERROR(get("first_response_sla_seconds", 1, 7 * 24 * 3600, 1000000, &s->first_response_sla_micros));
+  KEFU_RETURN_IF_ERROR(get("customer_gone_seconds", 5, 7 * 24 * 3600, 1000000, &s->customer_gone_micros));
   KEFU_RETURN_IF_ERROR(get("reopen_window_minutes", 0, 30 * 24 * 60, 60LL * 1000000, &s->reopen_window_micros));
   KEFU_RETURN_IF_ERROR(get("clarify_limit", 0, 10, 1, &s->clarify_limit));
   KEFU_RETURN_IF_ERROR(get("default_capacity", 1, 100, 1, &s->default_capacity));
@@ -354,6 +355,7 @@ std::string DeskConfigJson(const DeskConfig& d) {
   w.Field("idle_timeout_minutes", static_cast<int64_t>(s.idle_timeout_micros / (60LL * 1000000)));
   w.Field("heartbeat_timeout_seconds", s.heartbeat_timeout_micros / 1000000);
   w.Field("first_response_sla_seconds", s.first_response_sla_micros / 1000000);
+  w.Field("customer_gone_seconds", s.customer_gone_micros / 1000000);
   w.Field("reopen_window_minutes", static_cast<int64_t>(s.reopen_window_micros / (60LL * 1000000)));
   w.Field("clarify_limit", s.clarify_limit).Field("default_capacity", s.default_capacity);
   w.Field("max_message_chars", s.max_message_chars).EndObject();

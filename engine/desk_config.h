@@ -33,6 +33,9 @@ struct DeskSettings {
   int clarify_limit = 2;                       // clarifications in a row before a person takes over
   int default_capacity = 3;                    // conversations an agent serves at once
   int max_message_chars = 2000;
+  // A waiting customer with no open stream or poll and no message for this long is gone: their
+  // conversation leaves the line for a ticket answered later, instead of taking a live seat.
+  int64_t customer_gone_micros = 10LL * 60 * 1000000;
 };
 
 struct AgentSeed {

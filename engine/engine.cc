@@ -465,6 +465,11 @@ Status Engine::Impl::Route(Op& op, DeskRuntime& d) {
       }
       Conversation& c = (*slot)->c;
       if (c.state != ConversationState::kQueued) continue;
+      if (CustomerGone(c, d.config().settings, op.now)) {  // a seat is for someone who is there
+        KEFU_RETURN_IF_ERROR(Defer(op, d, c, &(*slot)->turn, DeferReason::kCustomerGone));
+        changed = true;
+        continue;
+      }
       // The agent's load is checked under its live row's lock, so that no process ever puts the
       // agent over capacity.
       auto live = op.rec.LoadAgentLive(desk, agent.username, RecordTxn::Lock::kTry);
@@ -530,6 +535,7 @@ Status Engine::Impl::Escalate(Op& op, DeskRuntime& d, Conversation& c, Turn* tur
     ticket->t.status = TicketStatus::kOpen;
     ticket->t.updated_at = op.now;
   }
+  if (!d.config().hours.IsOpen(op.now)) return Defer(op, d, c, turn, DeferReason::kDeskClosed);
   KEFU_RETURN_IF_ERROR(Route(op, d));
   if (c.state == ConversationState::kQueued) {
     auto q = op.QueueStatusOf(c);
@@ -560,6 +566,66 @@ Status Engine::Impl::Resolve(Op& op, DeskRuntime& d, Conversation& c, Turn* turn
   }
   if (from == ConversationState::kQueued) op.QueueChanged(d.config().id, true);
   if (from == ConversationState::kAgent) KEFU_RETURN_IF_ERROR(Route(op, d));  // the freed seat serves the next
+  return Status::OK();
+}
+
+Status Engine::Impl::Defer(Op& op, DeskRuntime& d, Conversation& c, Turn* turn, DeferReason why) {
+  KEFU_RETURN_IF_ERROR(DeferToTicket(c, why, op.now, turn));
+  op.QueueChanged(d.config().id, true);
+  if (c.ticket.empty()) return Status::OK();
+  auto t = op.LoadTicketById(d, c.ticket);
+  if (!t.ok()) return t.status().code() == Status::Code::kNotFound ? Status::OK() : t.status();
+  Ticket& ticket = (*t)->t;
+  if (ticket.status != TicketStatus::kOpen) return Status::OK();
+  ticket.status = TicketStatus::kPending;  // waits for an agent's answer, which reaches the customer
+  ticket.updated_at = op.now;
+  Event e = EventOf(c, EventType::kTicket, "system", op.now);
+  e.detail = ticket.id + " " + std::string(TicketStatusName(ticket.status));
+  turn->events.push_back(std::move(e));
+  LiveEvent live;
+  live.desk = c.desk;
+  live.type = LiveEventType::kTicket;
+  live.conversation = c.id;
+  live.data = EncodeTicket(ticket);
+  op.Publish(std::move(live));
+  return Status::OK();
+}
+
+Status Engine::Impl::SweepQueue(DeskRuntime& d) {
+  constexpr size_t kPerTransaction = 64;
+  const DeskConfig& config = d.config();
+  const int64_t now = Now();
+  const int64_t every = std::min<int64_t>(60 * kMicrosPerSecond, config.settings.customer_gone_micros / 4);
+  if (now - d.last_sweep.load() < every) return Status::OK();
+  d.last_sweep = now;
+  std::vector<std::string> waiting;
+  KEFU_RETURN_IF_ERROR(Run([&](Op& op) {
+    waiting.clear();
+    return op.rec.ScanQueue(config.id, [&](const QueueRow& row) {
+      waiting.push_back(row.entry.conversation);
+      return true;
+    });
+  }));
+  for (size_t from = 0; from < waiting.size(); from += kPerTransaction) {
+    KEFU_RETURN_IF_ERROR(Run([&](Op& op) {
+      const bool closed = !config.hours.IsOpen(op.now);
+      for (size_t i = from; i < std::min(waiting.size(), from + kPerTransaction); ++i) {
+        auto slot = op.Load(waiting[i], RecordTxn::Lock::kTry);
+        if (!slot.ok()) {  // busy (someone is working on it: not gone) or gone from the store
+          const Status::Code code = slot.status().code();
+          if (code == Status::Code::kAborted || code == Status::Code::kNotFound) continue;
+          return slot.status();
+        }
+        Conversation& c = (*slot)->c;
+        if (c.state != ConversationState::kQueued) continue;
+        if (closed || CustomerGone(c, config.settings, op.now)) {
+          KEFU_RETURN_IF_ERROR(Defer(op, d, c, &(*slot)->turn,
+                                     closed ? DeferReason::kDeskClosed : DeferReason::kCustomerGone));
+        }
+      }
+      return op.Finish();
+    }));
+  }
   return Status::OK();
 }
 

@@ -234,14 +234,16 @@ class Engine {
   // does not exist (the caller must not learn that it exists).
   Status AuthorizeCustomer(std::string_view conversation_id, std::string_view token) const;
 
-  // The customer says something; the bot answers, clarifies or escalates.
+  // The customer says something; the bot answers, clarifies or escalates. Thanks to the bot while
+  // it serves resolves the conversation (the customer's word: a resolution by the bot).
   Result<CustomerTurn> PostCustomerMessage(const CustomerMessageRequest& request);
   // The customer asks for a person.
   Result<CustomerTurn> RequestHandoff(std::string_view conversation_id);
   // The customer leaves the waiting line and is back with the bot; the conversation's ticket is
   // closed as withdrawn. Conflict when the conversation is not waiting in the line.
   Result<CustomerTurn> LeaveQueue(std::string_view conversation_id);
-  // The customer judges a bot answer; unhelpful escalates while the bot is serving.
+  // The customer judges a bot answer; unhelpful escalates while the bot is serving, helpful on the
+  // conversation's last message resolves it (by the bot, unless a person was asked for).
   Result<CustomerTurn> GiveFeedback(std::string_view conversation_id, uint64_t message_seq, bool helpful);
   // CSAT 1..5, once per resolution. Conflict when not resolved or already rated.
   Status Rate(std::string_view conversation_id, int rating);
@@ -249,6 +251,10 @@ class Engine {
   Result<std::vector<Message>> History(std::string_view conversation_id, uint64_t after_seq, size_t limit,
                                        bool include_notes) const;
   Result<ConversationView> GetConversation(std::string_view conversation_id) const;
+  // The customer's widget is open on the conversation (a stream or a poll): while they wait in the
+  // line they are not gone (DeskSettings::customer_gone_micros). Returns how soon, in
+  // microseconds, to say so again while it stays open.
+  Result<int64_t> CustomerSeen(std::string_view conversation_id);
   // The customer's tickets (all conversations of the same customer).
   Result<std::vector<Ticket>> CustomerTickets(std::string_view conversation_id) const;
 

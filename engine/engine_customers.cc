@@ -195,6 +195,7 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
   said.channel = request.channel.value_or(c.last_channel == Channel::kWeCom ? Channel::kWeb : c.last_channel);
   said.client_msg_id = request.client_msg_id;
   const int64_t idle_since = c.last_activity_at;
+  const ConversationState was = c.state;
   AddCustomerMessage(c, std::move(said), kb.language, op.now, &t);
 
   Status s;
@@ -233,6 +234,11 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
     }
     if (plan.kind == BotPlan::Kind::kReply) {
       Append(c, std::move(plan.reply), op.now, &t);
+      // Thanks to the bot that served them: the customer's own word that it is resolved (the
+      // stats need not wait for the idle timeout). A new conversation's "thanks" proves nothing.
+      if (match.reason == MatchReason::kThanks && was == ConversationState::kBot) {
+        s = m.Resolve(op, d, c, &t, "customer", "customer thanked");
+      }
     } else {
       turn->decision = MatchDecision::kEscalate;
       s = m.Escalate(op, d, c, &t, plan.reason, plan.team, "bot");
@@ -405,6 +411,10 @@ Result<CustomerTurn> Engine::GiveFeedback(std::string_view conversation_id, uint
       Status esc = m.Escalate(op, *d, c, &t, EscalationReason::kUnhelpfulAnswer, team, "customer");
       if (!esc.ok() && esc.code() != Status::Code::kResourceExhausted) return esc;
     }
+    // "This helped" on the bot's last word: the customer says the conversation is resolved.
+    if (helpful && c.state == ConversationState::kBot && c.last_seq == message_seq) {
+      KEFU_RETURN_IF_ERROR(m.Resolve(op, *d, c, &t, "customer", "helpful answer"));
+    }
     return FinishTurn(op, **slot, &turn);
   });
   if (!s.ok()) return s;
@@ -455,6 +465,27 @@ Result<ConversationView> Engine::GetConversation(std::string_view conversation_i
   });
   if (!s.ok()) return s;
   return view;
+}
+
+Result<int64_t> Engine::CustomerSeen(std::string_view conversation_id) {
+  Impl& m = *impl_;
+  int64_t every = 60 * kMicrosPerSecond;
+  Status s = m.Run([&](Op& op) {
+    auto peek = op.rec.LoadConversation(conversation_id, RecordTxn::Lock::kNone);
+    if (!peek.ok()) return peek.status();
+    const DeskRuntime* d = m.Desk(peek->desk);
+    if (d == nullptr) return Status::NotFound("no such conversation");
+    every = std::clamp<int64_t>(d->config().settings.customer_gone_micros / 3, kMicrosPerSecond, every);
+    // Only a waiting customer's presence matters (CustomerGone), and a write every half interval
+    // is enough: most calls read and write nothing.
+    if (peek->state != ConversationState::kQueued || op.now - peek->customer_seen_at < every / 2) return Status::OK();
+    auto slot = op.Load(conversation_id);
+    if (!slot.ok()) return slot.status();
+    (*slot)->c.customer_seen_at = op.now;
+    return op.Finish();
+  });
+  if (!s.ok()) return s;
+  return every;
 }
 
 Result<std::vector<Ticket>> Engine::CustomerTickets(std::string_view conversation_id) const {

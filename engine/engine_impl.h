@@ -56,6 +56,7 @@ struct DeskRuntime {
   std::deque<int64_t> recent_handle;                       // GUARDED_BY(mu) recent handle times
   std::unordered_map<std::string, uint64_t> read_seq;      // GUARDED_BY(mu) conversation -> seq its agent read
   int64_t kb_generation = 0;                               // GUARDED_BY(mu) uploads seen (n/<desk>/kb)
+  std::atomic<int64_t> last_sweep{0};                      // when SweepQueue last looked at the line
 
   // nullptr while the desk has no KB (a desk of the admin API before its first upload).
   std::shared_ptr<const KbBundle> KbFor(std::string_view text) const;
@@ -206,6 +207,11 @@ struct Engine::Impl {
   // Resolves `c`: solves its ticket, frees its seat (and routes the next in line), asks to rate.
   Status Resolve(Op& op, DeskRuntime& desk, Conversation& c, Turn* turn, std::string_view actor,
                  std::string_view reason);
+  // Takes `c` out of the line for its ticket (queued -> bot, the ticket pending), for `why`.
+  Status Defer(Op& op, DeskRuntime& desk, Conversation& c, Turn* turn, DeferReason why);
+  // Defers the desk's waiting customers who are gone, or everyone waiting while the desk is
+  // closed; runs at most every quarter of the desk's customer_gone time (a minute at the most).
+  Status SweepQueue(DeskRuntime& desk);
   // Sends an agent's conversations back to the line (they went offline).
   Status RequeueAgentConversations(Op& op, DeskRuntime& desk, std::string_view username);
   // An agent's work on one conversation of its desk: checks the agent, loads the conversation

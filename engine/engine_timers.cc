@@ -138,6 +138,7 @@ Status Engine::RunTimers() {
       KEFU_RETURN_IF_ERROR(m.Route(op, *desk));
       return op.Finish();
     }));
+    KEFU_RETURN_IF_ERROR(m.SweepQueue(*desk));
     for (bool more = true; more;) KEFU_RETURN_IF_ERROR(FoldEvents(m, id, &more));
     KEFU_RETURN_IF_ERROR(m.FollowKbUploads(*desk));  // uploads made through other processes
   }

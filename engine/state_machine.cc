@@ -15,6 +15,7 @@ std::string_view ConversationActionName(ConversationAction a) {
     case ConversationAction::kReopenToBot: return "reopen_to_bot";
     case ConversationAction::kReopenToAgent: return "reopen_to_agent";
     case ConversationAction::kWithdraw: return "withdraw";
+    case ConversationAction::kDefer: return "defer";
   }
   return "unknown";
 }
@@ -48,6 +49,7 @@ Result<ConversationState> NextState(ConversationState from, ConversationAction a
       if (from == S::kResolved) return S::kAgent;
       break;
     case A::kWithdraw:
+    case A::kDefer:
       if (from == S::kQueued) return S::kBot;
       break;
   }

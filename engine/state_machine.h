@@ -20,6 +20,7 @@ enum class ConversationAction {
   kReopenToBot,    // resolved -> bot: the customer writes again
   kReopenToAgent,  // resolved -> agent: ... and their last agent is there to take it
   kWithdraw,       // queued -> bot: the customer leaves the line
+  kDefer,          // queued -> bot: the customer is gone or the desk closed; their ticket waits instead
 };
 
 std::string_view ConversationActionName(ConversationAction a);

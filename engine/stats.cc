@@ -95,7 +95,9 @@ void StatsAccumulator::Add(const Event& e) {
       break;
     case EventType::kStateChanged:
       if (IsEscalation(e)) ++counts_.escalations;
-      if (e.from == ConversationState::kQueued && e.to == ConversationState::kBot) ++counts_.withdrawn;
+      if (e.from == ConversationState::kQueued && e.to == ConversationState::kBot) {
+        ++(e.reason == "withdrawn" ? counts_.withdrawn : counts_.deferred);
+      }
       if (e.to == ConversationState::kAgent && e.from == ConversationState::kQueued) queue_wait_.Add(e.value);
       if (IsResolution(e)) {
         ++counts_.resolved;
@@ -138,6 +140,7 @@ void StatsAccumulator::Merge(const StatsAccumulator& o) {
   c.resolved_by_bot += d.resolved_by_bot;
   c.transfers += d.transfers;
   c.withdrawn += d.withdrawn;
+  c.deferred += d.deferred;
   c.sla_breaches += d.sla_breaches;
   c.helpful_feedback += d.helpful_feedback;
   c.unhelpful_feedback += d.unhelpful_feedback;
@@ -177,7 +180,7 @@ std::vector<int64_t*> Counters(DeskStats& c, int64_t* csat_sum) {
   return {&c.conversations, &c.customer_messages, &c.bot_answers, &c.bot_clarifications, &c.unmatched,
           &c.escalations, &c.resolved, &c.resolved_by_bot, &c.transfers, &c.sla_breaches,
           &c.helpful_feedback, &c.unhelpful_feedback, &c.csat_count, csat_sum,
-          &c.withdrawn};  // added later: older rollups, one shorter, read it as 0
+          &c.withdrawn, &c.deferred};  // added later: older rollups, shorter, read them as 0
 }
 
 // A histogram as [count, sum, bucket, n, bucket, n, ...] (non-empty buckets only).

@@ -52,6 +52,7 @@ struct DeskStats {
   int64_t resolved_by_bot = 0;      // resolutions with no escalation in the episode
   int64_t transfers = 0;            // agent-to-agent or agent-to-team transfers
   int64_t withdrawn = 0;            // customers who left the line before a person served them
+  int64_t deferred = 0;             // waiting customers turned into tickets: gone, or the desk closed
   int64_t sla_breaches = 0;
   int64_t helpful_feedback = 0;
   int64_t unhelpful_feedback = 0;

@@ -238,6 +238,7 @@ TEST_CASE("the literal defaults of docs/config.md are what the parser gives a co
       {"desks[].settings.idle_timeout_minutes", std::to_string(s.idle_timeout_micros / kMinute)},
       {"desks[].settings.heartbeat_timeout_seconds", std::to_string(s.heartbeat_timeout_micros / kSecond)},
       {"desks[].settings.first_response_sla_seconds", std::to_string(s.first_response_sla_micros / kSecond)},
+      {"desks[].settings.customer_gone_seconds", std::to_string(s.customer_gone_micros / kSecond)},
       {"desks[].settings.reopen_window_minutes", std::to_string(s.reopen_window_micros / kMinute)},
       {"desks[].settings.clarify_limit", std::to_string(s.clarify_limit)},
       {"desks[].settings.default_capacity", std::to_string(s.default_capacity)},

@@ -971,8 +971,8 @@
       );
       const nearest = el('div', { class: 'g-nearest' });
       if (g.nearest_entry) {
-        nearest.append(el('span', { class: 'muted' }, 'nearest entry '), el('span', { class: 'entry' }, g.nearest_entry),
-          el('span', { class: 'muted' }, `· confidence ${Number(g.nearest_confidence).toFixed(2)}`));
+        // The matcher's raw score means nothing to a lead: the closest entry says enough.
+        nearest.append(el('span', { class: 'muted' }, 'closest entry in the KB: '), el('span', { class: 'entry' }, g.nearest_entry));
       } else {
         nearest.appendChild(el('span', { class: 'muted' }, 'no similar entry'));
       }

@@ -27,6 +27,7 @@ struct Customer {
   bool escalated = false;
   bool rated = false;
   int64_t next_action = 0;
+  int64_t next_seen = 0;  // when the widget, open while its customer waits, tells the engine again
 };
 
 struct AgentPlan {
@@ -115,6 +116,16 @@ TEST_CASE("a day of the HR desk: capacity, queue order, every escalation answere
         c.escalated = true;
         escalated.insert(c.id);
       }
+    }
+
+    // Waiting customers keep the widget open (its stream tells the engine), so none of them is
+    // taken for gone however long the line.
+    for (size_t i = 0; i < next_arrival; ++i) {
+      Customer& c = customers[i];
+      if (!c.escalated || answered_by_person.count(c.id) > 0 || now < c.next_seen) continue;
+      auto every = f.engine->CustomerSeen(c.id);
+      REQUIRE(every.ok());
+      c.next_seen = now + *every;
     }
 
     // Agents act: reply a minute after assignment, resolve four to eight minutes later.

@@ -389,5 +389,36 @@ TEST_CASE("a verified app user resumes the same conversation from another device
   CHECK(f.engine->AuthorizeCustomer(first->conversation_id, second->customer_token).ok());
 }
 
+TEST_CASE("the customer's thanks or a helpful vote on the last answer resolves a bot conversation as the bot's") {
+  testing::EngineFixture f;
+  const std::string voted = f.Start().conversation_id;
+  CustomerTurn answer = f.Say(voted, "How long does delivery take?");
+  REQUIRE(!answer.messages.back().entry_id.empty());
+  auto vote = f.engine->GiveFeedback(voted, answer.messages.back().seq, true);
+  REQUIRE(vote.ok());
+  CHECK(vote->conversation.state == ConversationState::kResolved);
+
+  const std::string thanked = f.Start().conversation_id;
+  REQUIRE(!f.Say(thanked, "How long does delivery take?").messages.back().entry_id.empty());
+  CustomerTurn thanks = f.Say(thanked, "thanks a lot");
+  CHECK(thanks.messages.back().kind == MessageKind::kBot);  // the bot still says you're welcome
+  CHECK(thanks.conversation.state == ConversationState::kResolved);
+
+  // Not a resolution: thanks as the first word, or a vote on an answer the customer went past.
+  const std::string first = f.Start().conversation_id;
+  CHECK(f.Say(first, "thanks").conversation.state == ConversationState::kBot);
+  const std::string moved_on = f.Start().conversation_id;
+  CustomerTurn old = f.Say(moved_on, "How long does delivery take?");
+  f.Say(moved_on, "Do you ship abroad?");
+  auto late = f.engine->GiveFeedback(moved_on, old.messages.back().seq, true);
+  REQUIRE(late.ok());
+  CHECK(late->conversation.state == ConversationState::kBot);
+
+  auto stats = f.engine->Stats("shop");
+  REQUIRE(stats.ok());
+  CHECK(stats->resolved == 2);
+  CHECK(stats->resolved_by_bot == 2);
+}
+
 }  // namespace
 }  // namespace kefu

@@ -1,9 +1,12 @@
-// Issue 16 (items 1, 2, 4, 6's refused claims and 7), over real sockets: a queued customer still gets the bot's sure
-// answers and keeps their place, and can leave the line; resolving a conversation solves its own ticket, not a follow-up;
-// a question below the answer threshold goes to the desk's default team, not the nearest entry's.
+// Issue 16 (items 1, 2, 3, 4, 6's refused claims and 7), over real sockets: a queued customer still gets the bot's
+// sure answers and keeps their place, and can leave the line; an open widget keeps them in it, a closed one makes a
+// ticket; resolving a conversation solves its own ticket, not a follow-up; a question below the answer threshold goes
+// to the desk's default team, not the nearest entry's.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "tests/http/http_fixture.h"
 
@@ -156,6 +159,49 @@ TEST_CASE("a question below the answer threshold goes to the desk's default team
   auto turn = Json(asked);
   REQUIRE(std::string(turn["conversation"]["state"].GetString()) == "queued");
   CHECK(std::string(turn["conversation"]["team"].GetString()) == "hr");
+}
+
+TEST_CASE("an open event stream keeps a waiting customer in the line; the one who closed the widget gets a ticket") {
+  TestServer::Setup setup;
+  setup.desks[0].settings.customer_gone_micros = 5 * kMicrosPerSecond;
+  TestServer server(setup);
+  auto c = server.Client();
+  Customer gone = StartConversation(*c), present = StartConversation(*c);
+  for (const Customer& who : {gone, present}) REQUIRE(Say(*c, who, "I want to talk to a human")->status == 200);
+  SseReader live(server.port, "/v1/conversations/" + present.id + "/events", Bearer(present.token));
+  REQUIRE(live.WaitForType("state"));
+
+  // Past the desk's five seconds on the engine's clock; the open stream says so again within
+  // its interval (a third of that time, in real time), the other customer says nothing.
+  server.clock.Advance(6 * kMicrosPerSecond);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  REQUIRE(server.engine->RunTimers().ok());
+
+  CHECK(std::string(Conversation(*c, present)["conversation"]["state"].GetString()) == "queued");
+  CHECK(Conversation(*c, present)["conversation"]["queue"]["position"].GetInt() == 1);
+  auto view = Conversation(*c, gone);
+  CHECK(std::string(view["conversation"]["state"].GetString()) == "bot");
+  const std::string ticket = view["conversation"]["ticket"].GetString();
+  auto tickets = Json(c->Get(("/v1/conversations/" + gone.id + "/tickets").c_str(), Bearer(gone.token)));
+  REQUIRE(tickets["tickets"].Size() == 1);
+  CHECK(std::string(tickets["tickets"][0]["status"].GetString()) == "pending");
+
+  // An agent answers the ticket; the answer is in the customer's conversation.
+  const std::string agent = AgentToken(*c, "shop", "ana");
+  auto solved = c->Patch(("/v1/agent/tickets/" + ticket).c_str(), Bearer(agent),
+                         R"({"status":"solved","note":"Your refund was sent today."})", "application/json");
+  REQUIRE(solved);
+  REQUIRE_MESSAGE(solved->status == 200, solved->body);
+  auto history = Json(c->Get(("/v1/conversations/" + gone.id + "/messages?after=0").c_str(), Bearer(gone.token)));
+  const auto& messages = history["messages"];
+  REQUIRE(messages.Size() > 0);
+  CHECK(std::string(messages[messages.Size() - 1]["text"].GetString()).find("Your refund was sent today.") !=
+        std::string::npos);
+  auto stats = server.engine->Stats("shop");
+  REQUIRE(stats.ok());
+  CHECK(stats->deferred == 1);
+  auto http_stats = Json(c->Get("/v1/admin/desks/shop/stats", Bearer(kAdminToken)));
+  CHECK(http_stats["deferred"].GetInt() == 1);
 }
 
 }  // namespace
