@@ -47,6 +47,13 @@ class RecordReader {
     Note(o_.GetInt(name, Presence::kOptional, INT64_MIN, INT64_MAX, &v));
     return v;
   }
+  // Sequence numbers and ids are never negative: a record claiming one is corrupt, and would
+  // not survive the unsigned round trip.
+  uint64_t Seq(std::string_view name) {
+    int64_t v = 0;
+    Note(o_.GetInt(name, Presence::kOptional, 0, INT64_MAX, &v));
+    return static_cast<uint64_t>(v);
+  }
   bool Bool(std::string_view name) {
     bool v = false;
     Note(o_.GetBool(name, Presence::kOptional, &v));
@@ -189,7 +196,7 @@ Result<Conversation> DecodeConversation(std::string_view json) {
     c.first_response_at = r.Int("first_response");
     c.assigned_at = r.Int("assigned");
     c.escalation = r.Named("escalation", kReasonNames, EscalationReason::kNone);
-    c.last_seq = static_cast<uint64_t>(r.Int("last_seq"));
+    c.last_seq = r.Seq("last_seq");
     c.clarify_streak = static_cast<int>(r.Int("clarify_streak"));
     c.last_question = r.Str("last_question");
     c.ticket = r.Str("ticket");
@@ -231,7 +238,7 @@ std::string EncodeMessage(const Message& m) {
 
 Result<Message> DecodeMessage(std::string_view json) {
   return DecodeRecord<Message>(json, "message", [](RecordReader& r, Message& m) {
-    m.seq = static_cast<uint64_t>(r.Int("seq"));
+    m.seq = r.Seq("seq");
     m.kind = r.Named("kind", kKindNames, MessageKind::kCustomer);
     m.author = r.Str("author");
     m.text = r.Str("text");
@@ -342,7 +349,7 @@ std::string EncodeEvent(const Event& e) {
 
 Result<Event> DecodeEvent(std::string_view json) {
   return DecodeRecord<Event>(json, "event", [](RecordReader& r, Event& e) {
-    e.id = static_cast<uint64_t>(r.Int("id"));
+    e.id = r.Seq("id");
     e.at = r.Int("at");
     e.desk = r.Str("desk");
     e.conversation = r.Str("conversation");

@@ -325,13 +325,24 @@
     return m.author || t.agent;
   }
 
+  // A system message's text, its ticket numbers ("HR-1001") kept on one line: a hyphen is a
+  // place to wrap, and "HR-" at a line's end with "1001" below reads as two things.
+  function systemText(text) {
+    const box = el('div', { class: 'text' });
+    String(text).split(/([A-Z][A-Z0-9]*-\d+)/).forEach((part, i) => {
+      if (part) box.appendChild(i % 2 ? el('span', { class: 'ticket' }, part) : document.createTextNode(part));
+    });
+    return box;
+  }
+
   function renderMessage(m) {
     const kind = ['customer', 'bot', 'agent', 'system'].includes(m.kind) ? m.kind : 'system';
     const item = el('div', { class: `msg msg-${kind}`, 'data-seq': m.seq, 'data-kind': kind });
     if (kind === 'bot' || kind === 'agent') {
       item.appendChild(el('div', { class: 'who' }, kind === 'bot' ? t.bot : authorName(m)));
     }
-    const text = el('div', { class: 'text', title: formatTime(m.at) }, m.text || '');
+    const text = kind === 'system' ? systemText(m.text || '') : el('div', { class: 'text' }, m.text || '');
+    text.title = formatTime(m.at);
     item.appendChild(text);
 
     if (Array.isArray(m.links) && m.links.length > 0) {
@@ -893,6 +904,7 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .status { font-size: 13px; opacity: .9; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .close { border: 0; background: transparent; color: inherit; font-size: 26px; line-height: 1; width: 36px; height: 36px; border-radius: 8px; }
 .close:hover { background: rgba(255,255,255,.15); }
+.ticket { white-space: nowrap; }
 .banner { display: flex; flex-direction: column; gap: 2px; padding: 8px 16px; background: #fff8c5; border-bottom: 1px solid #eed888; font-size: 13px; }
 .panel[data-state="agent"] .banner { background: #dafbe1; border-color: #aceebb; }
 .conn { padding: 4px 16px; background: var(--kefu-soft); color: var(--kefu-muted); font-size: 12px; }

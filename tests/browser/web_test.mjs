@@ -257,6 +257,9 @@ async function phoneScenario() {
     await customer.locator(W('.queue-wait'), { hasText: /Expected wait: about \d+ minutes/ }).waitFor();
     await customer.locator(W('.status'), { hasText: 'Waiting for a person' }).waitFor();
     await customer.locator(W('.conn')).waitFor({ state: 'hidden' });  // the fallback works: no "Reconnecting"
+    const ticket = customer.locator(W('.msg-system .ticket')).last();  // on one line, never "SHOP-" and "1001" below
+    assert.match(await ticket.textContent(), /^SHOP-\d+$/);
+    assert.equal(await ticket.evaluate((e) => e.getClientRects().length), 1);
     await screenshot(customer, 'widget-phone.png');
   });
 
