@@ -360,6 +360,33 @@ async function chineseScenario() {
     await customer.unroute('**/v1/conversations/*/messages');
     assert.deepEqual(await cspViolations(customer), []);
   });
+
+  // Nobody of the HR desk is online: the customer waits in line, in Chinese, and is not left alone.
+  await step('zh: queued, the banner says the place in line; a FAQ is answered while waiting', async () => {
+    const li = (await api('POST', '/v1/agent/login', { desk: 'hr', username: 'li.na', password: 'demo-li.na-8080' })).token;
+    await api('PUT', '/v1/agent/presence', { status: 'offline' }, li);
+    await customer.locator(W('.person')).tap();
+    await customer.locator(W('.queue-position'), { hasText: /^您正在排队，您是第 1 位$/ }).waitFor();
+    await customer.locator(W('.queue-wait'), { hasText: '现在没有客服在线' }).waitFor();
+    await customer.locator(W('.status'), { hasText: '正在等待人工客服' }).waitFor();
+    const ticket = customer.locator(W('.msg-system .ticket')).last();
+    assert.match(await ticket.textContent(), /^HR-\d+$/);
+    assert.equal(await ticket.evaluate((e) => e.getClientRects().length), 1);
+    const answers = await customer.locator(W('.msg-bot')).count();
+    await ask(customer, '什么时候发工资');
+    await customer.locator(W('.msg-bot')).nth(answers).waitFor();
+    assert.match(await customer.locator(W('.msg-bot .text')).nth(answers).textContent(), /[\u4e00-\u9fff]/);
+    await customer.locator(W('.queue-position'), { hasText: '您是第 1 位' }).waitFor();
+    await screenshot(customer, 'widget-phone-zh-queued.png');
+  });
+
+  await step('zh: "不用了，退出排队" leaves the line, back to the assistant', async () => {
+    await customer.locator(W('.leave'), { hasText: '不用了，退出排队' }).tap();
+    await customer.locator(W('.msg-system .text'), { hasText: '您已退出排队' }).waitFor();
+    await customer.locator(W('.status'), { hasText: '智能助手即时回答' }).waitFor();
+    assert.ok(await customer.locator(W('.queue-position')).count() === 0 || await customer.locator(W('.queue-position')).isHidden());
+    assert.deepEqual(await cspViolations(customer), []);
+  });
   await context.close();
 }
 
