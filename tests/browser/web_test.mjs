@@ -70,11 +70,13 @@ async function desktopScenario() {
     assert.doesNotMatch(await last.locator('.text').textContent(), /Did you mean/);
   });
 
-  await step('an agent logs in to the console and goes online', async () => {
+  await step('an agent logs in to the console and goes online; the top bar shows their name', async () => {
     const res = await consoleLogin(agent, 'hr', 'li.na', 'demo-li.na-8080');
     assert.match(res.headers()['content-security-policy'], /connect-src 'self'/);
     await agent.locator('#app').waitFor();
     await agent.locator('#live.on').waitFor();
+    assert.equal(await agent.locator('#me-name').textContent(), 'Li Na');  // the display name, not li.na
+    assert.equal(await agent.locator('html').getAttribute('lang'), 'en');
     await agent.locator('.presence button[data-presence=online]').click();
     await agent.locator('.presence button[data-presence=online][aria-checked=true]').waitFor();
   });
@@ -108,6 +110,8 @@ async function desktopScenario() {
     await reply.waitFor();
     assert.equal((await reply.locator('.text').textContent()).trim(), suggested);
     assert.equal(await reply.locator('.who').textContent(), 'Li Na');
+    assert.equal(await agent.locator('#history .h-agent .author').first().textContent(), 'Li Na');
+    assert.equal(await agent.locator('#conv-meta .assignee').textContent(), 'with Li Na');
   });
 
   await step('an internal note is marked internal and never reaches the customer', async () => {
@@ -160,6 +164,46 @@ async function desktopScenario() {
     await customer.locator(W('.queue-position'), { hasText: 'number 1 in the queue' }).waitFor();
     await customer.locator(W('.queue-wait'), { hasText: 'No one is online right now' }).waitFor();
     assert.ok(await customer.locator(W('.person')).isHidden());
+  });
+
+  await step('a claim of a conversation another agent took first says who took it, by name', async () => {
+    // Sam, away, takes a new waiting conversation just before Li Na's claim reaches kefu.
+    const sam = (await api('POST', '/v1/agent/login', { desk: 'hr', username: 'sam', password: 'demo-sam-8080' })).token;
+    await api('PUT', '/v1/agent/presence', { status: 'away' }, sam);
+    const other = await api('POST', '/v1/desks/hr/conversations', { channel: 'web', locale: 'en' });
+    await api('POST', `/v1/conversations/${other.conversation_id}/messages`, { text: 'Who do I ask about my pension?' }, other.customer_token);
+    await api('POST', `/v1/conversations/${other.conversation_id}/handoff`, {}, other.customer_token);
+    const item = agent.locator(`#queue-list .conv-item[data-id="${other.conversation_id}"]`);
+    await item.waitFor();
+    await agent.route('**/claim', async (route) => {
+      await api('POST', `/v1/agent/conversations/${other.conversation_id}/claim`, {}, sam);
+      await route.continue();
+    });
+    await item.locator('.claim').click();
+    await agent.locator('#toasts .toast', { hasText: 'Not claimed: Sam has already taken this conversation.' }).waitFor();
+    await agent.unroute('**/claim');
+    await item.waitFor({ state: 'detached' });
+    assert.equal(await agent.locator('#queue-list .conv-item').count(), 1);
+    await api('POST', `/v1/agent/conversations/${other.conversation_id}/resolve`, {}, sam);
+    await api('PUT', '/v1/agent/presence', { status: 'offline' }, sam);
+  });
+
+  await step('toasts never cover the suggestions\' header, wide or narrow', async () => {
+    const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+    for (const [width, height] of [[1280, 800], [1024, 768], [800, 900]]) {
+      await agent.setViewportSize({ width, height });
+      await agent.evaluate(() => {
+        for (let i = 0; i < 3; i++) window.kefuConsole.toast('A toast long enough to wrap onto a second line, or even a third one');
+      });
+      const title = await agent.locator('#sugg-title').boundingBox();
+      assert.ok(title, 'the suggestions are shown');
+      for (const toast of await agent.locator('#toasts .toast').all()) {
+        const box = await toast.boundingBox();
+        assert.ok(!overlap(box, title), `at ${width}×${height} a toast at ${JSON.stringify(box)} covers the header at ${JSON.stringify(title)}`);
+      }
+      await agent.evaluate(() => document.getElementById('toasts').replaceChildren());
+    }
+    await agent.setViewportSize({ width: 1440, height: 900 });
   });
 
   await step('the agent claims the conversation from the queue', async () => {

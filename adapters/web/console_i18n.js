@@ -1,0 +1,537 @@
+// kefu agent console: its words in English and Chinese (简体中文), and the agent's choice between
+// them. The choice is the agent's: the switch on the login card and in the top bar, kept in
+// localStorage; until they choose, the browser's first language decides (zh* is Chinese, anything
+// else English). Loaded first; it creates window.kefuConsole (`C`), shared by the console's files:
+//
+//   C.t(key, vars)   the text of `key` in the chosen language, {name} replaced by vars.name; a text
+//                    with plural forms ({one, other}) is chosen by vars.n
+//   C.has(key)       whether the dictionaries know `key`
+//   C.locale()       the BCP 47 tag for Intl (dates, times)
+//   C.onLanguage(f)  f() runs after every switch: each file draws its dynamic parts again
+//
+// Static texts of console.html carry data-i18n (the element's text), data-i18n-placeholder,
+// data-i18n-title or data-i18n-aria-label: set at start and on every switch.
+(() => {
+  'use strict';
+
+  const C = (window.kefuConsole = window.kefuConsole || {});
+  const LANGUAGE_KEY = 'kefu.console.language';
+  const LOCALES = { en: 'en', zh: 'zh-CN' };
+
+  const STRINGS = {
+    en: {
+      'page.title': 'kefu · Agent console',
+      'lang.label': 'Language',
+      'error.unreachable': 'kefu cannot be reached',
+      'common.updated': 'updated {time}',
+      'common.not_updated': 'not updated: {error}',
+
+      'login.subtitle': 'agent console',
+      'login.desk': 'Desk',
+      'login.username': 'Username',
+      'login.password': 'Password',
+      'login.submit': 'Log in',
+      'login.wrong': 'Wrong desk, username or password.',
+      'login.ended': 'Your session has ended. Please log in again.',
+      'login.logged_out': 'You were logged out.',
+      'logout': 'Log out',
+
+      'presence.label': 'Presence',
+      'presence.online': 'Online',
+      'presence.away': 'Away',
+      'presence.offline': 'Offline',
+      'presence.failed': 'Presence not changed: {error}',
+      'presence.now_offline': 'You are offline now.',
+      'tab.work': 'Conversations',
+      'tab.dash': 'Dashboard',
+      'tab.kb': 'Knowledge',
+      'live.title': 'Live updates',
+      'live.connecting': 'connecting…',
+      'live.on': 'live',
+      'live.off': 'reconnecting…',
+
+      'queue.title': 'Queue',
+      'queue.empty': 'Nobody is waiting.',
+      'mine.title': 'My conversations',
+      'mine.empty_online': 'No conversations yet: they arrive here.',
+      'mine.empty_offline': 'Go online to be assigned conversations.',
+      'mine.unread': { one: '{n} unread message', other: '{n} unread messages' },
+      'customer.visitor': 'Visitor {id}',
+      'customer.unknown': 'Customer',
+      'state.new': 'new',
+      'state.bot': 'with the bot',
+      'state.queued': 'queued',
+      'state.agent': 'with an agent',
+      'state.resolved': 'resolved',
+      'channel.web': 'web',
+      'channel.app': 'app',
+      'channel.wecom': 'WeCom',
+      'escalation.low_confidence': 'bot unsure',
+      'escalation.asked_for_person': 'asked for a person',
+      'escalation.unhelpful_answer': 'answer did not help',
+      'escalation.clarify_streak': 'kept clarifying',
+      'escalation.handoff_entry': 'handoff entry',
+      'escalation.follow_up': 'follow-up',
+      'priority.high': 'high',
+      'priority.urgent': 'urgent',
+
+      'action.claim': 'Claim',
+      'action.transfer': 'Transfer',
+      'action.resolve': 'Resolve',
+      'action.cancel': 'Cancel',
+      'claim.failed': 'Not claimed: {error}',
+      'claim.taken': 'Not claimed: {name} has already taken this conversation.',
+      'claim.taken_unknown': 'Not claimed: another agent has already taken this conversation.',
+      'claim.yours': 'You already serve this conversation.',
+      'claim.offline': 'Not claimed: you are offline. Go online or away to claim conversations.',
+      'claim.full': 'Not claimed: you are at capacity. Resolve or transfer a conversation first.',
+      'claim.not_waiting': 'Not claimed: the conversation is no longer waiting (the customer left the line, or it was resolved).',
+      'claim.conflict': 'Not claimed: someone else has it, or you are offline or full.',
+      'assigned.ticket': 'New conversation: {ticket} is yours',
+      'assigned.customer': 'New conversation: a customer is yours',
+      'reminder': 'Reminder: ticket {ticket}',
+
+      'conv.label': 'Conversation',
+      'conv.empty': 'Select a conversation from the queue or your list.',
+      'conv.ticket': 'ticket {ticket}',
+      'conv.team': 'team {team}',
+      'conv.with': 'with {name}',
+      'history.label': 'History',
+      'history.offered': 'Offered: {titles}',
+      'history.quick_replies': 'Quick replies: {titles}',
+      'kind.bot': 'Bot',
+      'kind.agent': 'Agent',
+      'kind.note': 'Internal note',
+      'sugg.title': 'Suggested answers',
+      'sugg.for': 'For “{question}”',
+      'sugg.use': 'Use',
+      'sugg.none': 'No suggestions for this question.',
+
+      'composer.type': 'Message type',
+      'composer.mode_reply': 'Reply to customer',
+      'composer.mode_note': 'Internal note',
+      'composer.message': 'Message',
+      'composer.send': 'Send',
+      'composer.add_note': 'Add note',
+      'composer.reply_placeholder': 'Write a reply…',
+      'composer.claim_first': 'Claim the conversation to reply',
+      'composer.note_placeholder': 'Write a note only agents see…',
+      'composer.not_yours': 'Only the agent serving this conversation can reply. Claim it first.',
+      'transfer.to': 'Transfer to',
+      'transfer.kind_team': 'team',
+      'transfer.kind_agent': 'agent',
+      'transfer.target': 'Transfer target',
+      'transfer.agent_placeholder': 'name of an online agent',
+      'transfer.team_placeholder': 'team',
+      'transfer.done': 'Transferred to {target}',
+      'transfer.failed': 'Not transferred: {error}',
+      'resolve.done': 'Resolved. The customer is asked to rate.',
+      'resolve.failed': 'Not resolved: {error}',
+
+      'teach.label': 'Teach the knowledge base',
+      'teach.kb': 'Knowledge base',
+      'teach.title_placeholder': 'Title (optional: the question)',
+      'teach.title_label': 'Title of the new entry',
+      'teach.save_draft': 'Save as KB draft',
+      'teach.save_draft_title': 'The last reply becomes the answer of a new entry, the customer\'s question before it its example',
+      'teach.entry_label': 'Entry that should have answered',
+      'teach.add_example': 'Add question to an entry',
+      'teach.add_example_title': 'The customer\'s last question becomes a new example of this entry',
+      'teach.no_entry': 'no suggested entry',
+      'teach.not_saved': 'Not saved: {error}',
+      'teach.saved_entry': 'Saved as a KB draft: “{title}”. An admin reviews it under Knowledge.',
+      'teach.saved_example': 'Saved as a KB draft: “{question}” as a new question of {entry}.',
+      'teach.the_question': 'the question',
+      'teach.labelled': 'Recorded: {entry} answers “{question}”.',
+
+      'unit.seconds': '{n} s',
+      'unit.minutes': '{n} min',
+      'unit.hours': '{n} h',
+      'time.from_start': 'from the start',
+      'dash.title': 'Desk dashboard',
+      'card.conversations': 'Conversations',
+      'card.customer_messages': { one: '{n} customer message (all time)', other: '{n} customer messages (all time)' },
+      'card.bot_resolution': 'Bot resolution',
+      'card.resolved_by_bot': '{bot} of {n} resolved by the bot',
+      'card.bot_open': '{n} still open with the bot',
+      'card.queue_now': 'Queue now',
+      'card.longest_wait': 'longest wait {time}',
+      'card.agents_online': { one: '{n} agent online', other: '{n} agents online' },
+      'card.queue_wait': 'Queue wait',
+      'card.first_response': 'First response',
+      'card.median_p90': 'median · p90 {p90}',
+      'card.csat': 'CSAT',
+      'card.csat_value': '{avg} / 5',
+      'card.ratings': { one: '{n} rating', other: '{n} ratings' },
+      'chart.who_resolved': 'Who resolved conversations',
+      'chart.who_resolved_none': 'Nothing resolved yet.',
+      'chart.waiting_now': 'Waiting now (minutes:seconds)',
+      'chart.waiting_now_none': 'Nobody is waiting.',
+      'chart.response_times': 'Response times',
+      'chart.unanswered': 'Questions the bot could not answer',
+      'chart.unanswered_none': 'The bot answered every question so far.',
+      'chart.most_answered': 'Most answered',
+      'chart.most_answered_none': 'No answers yet.',
+      'chart.satisfaction': 'Satisfaction and feedback',
+      'chart.per_version': 'Bot resolution rate per KB version',
+      'chart.per_version_none': 'No versions yet.',
+      'legend.bot': 'Bot',
+      'legend.people': 'People',
+      'legend.item': '{label}: {n}',
+      'axis.queue_wait_p50': 'Queue wait p50',
+      'axis.queue_wait_p90': 'Queue wait p90',
+      'axis.first_response_p50': 'First response p50',
+      'axis.first_response_p90': 'First response p90',
+      'axis.handle_time_p50': 'Handle time p50',
+      'axis.csat_average': 'CSAT average (of 5)',
+      'axis.helpful': 'Helpful answers',
+      'axis.unhelpful': "Didn't help",
+      'axis.escalation_rate': 'Escalation rate',
+      'gaps.title': 'Knowledge gaps',
+      'gaps.subtitle': 'questions the bot could not answer this week, most asked first',
+      'gaps.empty': 'No gaps: the bot answered every question this week.',
+      'gaps.examples': 'What customers asked',
+      'gaps.customers': { one: '{n} customer', other: '{n} customers' },
+      'gaps.questions': { one: '{n} question', other: '{n} questions' },
+      'gaps.seen': 'first {first} · last {last}',
+      'gaps.closest': 'closest entry in the KB: ',
+      'gaps.no_similar': 'no similar entry',
+
+      'kb.title': 'Knowledge base',
+      'kb.language': 'Language',
+      'kb.reload': 'Reload',
+      'kb.first_language': "the desk's first",
+      'kb.language_open': { one: '{lang} · {n} open draft', other: '{lang} · {n} open drafts' },
+      'admin.intro1': 'Reviewing drafts and publishing need the admin token (',
+      'admin.intro2': " in kefu's data directory, or ",
+      'admin.intro3': '). It is kept in this tab only, until you log out.',
+      'admin.token': 'Admin token',
+      'admin.open': 'Open',
+      'admin.forget': 'Forget the admin token',
+      'admin.refused': 'The admin token was not accepted.',
+      'drafts.title': 'Open drafts',
+      'drafts.empty': 'No open drafts in this language.',
+      'draft.kind_example': 'new question for an entry',
+      'draft.kind_entry': 'new entry',
+      'draft.questions': 'Questions',
+      'draft.id': 'id {id}',
+      'draft.team': 'team {team}',
+      'draft.by': 'by {author}',
+      'draft.reject': 'Reject',
+      'draft.rejected': 'Draft rejected.',
+      'draft.not_rejected': 'Not rejected: {error}',
+      'publish.button': 'Publish selected',
+      'publish.note': "checked against the desk's labelled questions and the KB's own examples first",
+      'publish.nothing': 'Nothing to publish',
+      'publish.select': 'Select the drafts to publish.',
+      'publish.refused': 'Publish refused',
+      'publish.failed': 'Not published',
+      'publish.labelled': 'Labelled questions',
+      'publish.examples': "The KB's own examples",
+      'publish.done': { one: 'Published: version {version} is live ({n} entry)', other: 'Published: version {version} is live ({n} entries)' },
+      'publish.no_change': '(no change)',
+      'versions.title': 'Versions',
+      'versions.version': 'Version',
+      'versions.published': 'Published',
+      'versions.by': 'By',
+      'versions.entries': 'Entries',
+      'versions.labelled': 'Labelled',
+      'versions.examples': 'Examples',
+      'versions.empty': 'Only the initial KB so far: the first publish records it as version 1.',
+      'versions.live': 'live',
+      'versions.rollback': 'Rollback',
+      'versions.chart_label': { one: 'v{version} · {n} conversation', other: 'v{version} · {n} conversations' },
+      'versions.rolled_back': 'Version {version} is live again (recorded as version {recorded}).',
+      'versions.not_rolled_back': 'Not rolled back: {error}',
+    },
+
+    zh: {
+      'page.title': 'kefu · 客服工作台',
+      'lang.label': '语言',
+      'error.unreachable': '无法连接到 kefu 服务',
+      'common.updated': '更新于 {time}',
+      'common.not_updated': '未能更新：{error}',
+
+      'login.subtitle': '客服工作台',
+      'login.desk': '服务台',
+      'login.username': '用户名',
+      'login.password': '密码',
+      'login.submit': '登录',
+      'login.wrong': '服务台、用户名或密码不正确。',
+      'login.ended': '登录已失效，请重新登录。',
+      'login.logged_out': '您已被退出登录。',
+      'logout': '退出登录',
+
+      'presence.label': '在线状态',
+      'presence.online': '在线',
+      'presence.away': '离开',
+      'presence.offline': '离线',
+      'presence.failed': '状态未能切换：{error}',
+      'presence.now_offline': '您现在是离线状态。',
+      'tab.work': '会话',
+      'tab.dash': '数据看板',
+      'tab.kb': '知识库',
+      'live.title': '实时更新',
+      'live.connecting': '连接中…',
+      'live.on': '实时',
+      'live.off': '正在重新连接…',
+
+      'queue.title': '排队中',
+      'queue.empty': '目前没有人在排队。',
+      'mine.title': '我的会话',
+      'mine.empty_online': '暂无会话，分配给您的会话会显示在这里。',
+      'mine.empty_offline': '切换为“在线”后才会给您分配会话。',
+      'mine.unread': '{n} 条未读消息',
+      'customer.visitor': '访客 {id}',
+      'customer.unknown': '客户',
+      'state.new': '新会话',
+      'state.bot': '机器人接待中',
+      'state.queued': '排队中',
+      'state.agent': '人工服务中',
+      'state.resolved': '已解决',
+      'channel.web': '网页',
+      'channel.app': 'App',
+      'channel.wecom': '企业微信',
+      'escalation.low_confidence': '机器人无把握',
+      'escalation.asked_for_person': '客户要求转人工',
+      'escalation.unhelpful_answer': '回答没有帮助',
+      'escalation.clarify_streak': '多次追问未果',
+      'escalation.handoff_entry': '需人工处理的问题',
+      'escalation.follow_up': '后续跟进',
+      'priority.high': '高优先级',
+      'priority.urgent': '紧急',
+
+      'action.claim': '接入',
+      'action.transfer': '转接',
+      'action.resolve': '标记已解决',
+      'action.cancel': '取消',
+      'claim.failed': '未能接入：{error}',
+      'claim.taken': '未能接入：{name} 已经接入了这个会话。',
+      'claim.taken_unknown': '未能接入：其他客服已经接入了这个会话。',
+      'claim.yours': '这个会话已经由您在服务了。',
+      'claim.offline': '未能接入：您当前是离线状态，请先切换为“在线”或“离开”。',
+      'claim.full': '未能接入：您的接待量已满，请先解决或转接一个会话。',
+      'claim.not_waiting': '未能接入：这个会话已不在排队中（客户已退出排队，或会话已解决）。',
+      'claim.conflict': '未能接入：可能已被其他客服接入，或者您处于离线状态、接待量已满。',
+      'assigned.ticket': '新会话：{ticket} 已分配给您',
+      'assigned.customer': '新会话：一位客户已分配给您',
+      'reminder': '提醒：工单 {ticket}',
+
+      'conv.label': '会话',
+      'conv.empty': '请从“排队中”或“我的会话”里选择一个会话。',
+      'conv.ticket': '工单 {ticket}',
+      'conv.team': '团队 {team}',
+      'conv.with': '接待人：{name}',
+      'history.label': '聊天记录',
+      'history.offered': '提供的选项：{titles}',
+      'history.quick_replies': '快捷回复：{titles}',
+      'kind.bot': '机器人',
+      'kind.agent': '客服',
+      'kind.note': '内部备注',
+      'sugg.title': '推荐答案',
+      'sugg.for': '针对“{question}”',
+      'sugg.use': '使用',
+      'sugg.none': '这个问题暂无推荐答案。',
+
+      'composer.type': '消息类型',
+      'composer.mode_reply': '回复客户',
+      'composer.mode_note': '内部备注',
+      'composer.message': '消息',
+      'composer.send': '发送',
+      'composer.add_note': '添加备注',
+      'composer.reply_placeholder': '输入回复…',
+      'composer.claim_first': '接入会话后才能回复',
+      'composer.note_placeholder': '输入仅客服可见的备注…',
+      'composer.not_yours': '只有正在服务这个会话的客服才能回复，请先接入。',
+      'transfer.to': '转接给',
+      'transfer.kind_team': '团队',
+      'transfer.kind_agent': '客服',
+      'transfer.target': '转接对象',
+      'transfer.agent_placeholder': '在线客服的姓名',
+      'transfer.team_placeholder': '团队',
+      'transfer.done': '已转接给 {target}',
+      'transfer.failed': '未能转接：{error}',
+      'resolve.done': '已解决，系统会邀请客户评价。',
+      'resolve.failed': '未能标记为已解决：{error}',
+
+      'teach.label': '完善知识库',
+      'teach.kb': '知识库',
+      'teach.title_placeholder': '标题（可选，默认为客户的问题）',
+      'teach.title_label': '新条目的标题',
+      'teach.save_draft': '存为知识库草稿',
+      'teach.save_draft_title': '最后一条回复作为新条目的答案，之前客户的问题作为它的示例问题',
+      'teach.entry_label': '本应回答这个问题的条目',
+      'teach.add_example': '把问题加入条目',
+      'teach.add_example_title': '客户的最后一个问题会成为这个条目的新示例问题',
+      'teach.no_entry': '没有推荐的条目',
+      'teach.not_saved': '未能保存：{error}',
+      'teach.saved_entry': '已存为知识库草稿：“{title}”。管理员会在“知识库”中审核。',
+      'teach.saved_example': '已存为知识库草稿：“{question}”作为 {entry} 的新问题。',
+      'teach.the_question': '这个问题',
+      'teach.labelled': '已记录：{entry} 回答了“{question}”。',
+
+      'unit.seconds': '{n} 秒',
+      'unit.minutes': '{n} 分钟',
+      'unit.hours': '{n} 小时',
+      'time.from_start': '开始时',
+      'dash.title': '服务台数据看板',
+      'card.conversations': '会话总数',
+      'card.customer_messages': '客户消息 {n} 条（累计）',
+      'card.bot_resolution': '机器人解决率',
+      'card.resolved_by_bot': '已解决 {n} 个，其中机器人解决 {bot} 个',
+      'card.bot_open': '仍在与机器人对话 {n} 个',
+      'card.queue_now': '当前排队',
+      'card.longest_wait': '最长已等 {time}',
+      'card.agents_online': '{n} 位客服在线',
+      'card.queue_wait': '排队等待',
+      'card.first_response': '首次响应',
+      'card.median_p90': '中位数 · P90 {p90}',
+      'card.csat': '满意度',
+      'card.csat_value': '{avg} / 5',
+      'card.ratings': '共 {n} 条评价',
+      'chart.who_resolved': '会话由谁解决',
+      'chart.who_resolved_none': '还没有已解决的会话。',
+      'chart.waiting_now': '当前排队等待（分:秒）',
+      'chart.waiting_now_none': '目前没有人在排队。',
+      'chart.response_times': '响应时间',
+      'chart.unanswered': '机器人未能回答的问题',
+      'chart.unanswered_none': '到目前为止，机器人回答了所有问题。',
+      'chart.most_answered': '回答最多的条目',
+      'chart.most_answered_none': '还没有回答。',
+      'chart.satisfaction': '满意度与反馈',
+      'chart.per_version': '各知识库版本的机器人解决率',
+      'chart.per_version_none': '还没有版本。',
+      'legend.bot': '机器人',
+      'legend.people': '人工',
+      'legend.item': '{label}：{n}',
+      'axis.queue_wait_p50': '排队等待 中位数',
+      'axis.queue_wait_p90': '排队等待 P90',
+      'axis.first_response_p50': '首次响应 中位数',
+      'axis.first_response_p90': '首次响应 P90',
+      'axis.handle_time_p50': '处理时长 中位数',
+      'axis.csat_average': '平均满意度（满分 5）',
+      'axis.helpful': '有帮助的回答',
+      'axis.unhelpful': '没有帮助',
+      'axis.escalation_rate': '转人工率',
+      'gaps.title': '知识盲区',
+      'gaps.subtitle': '本周机器人未能回答的问题，按提问人数排序',
+      'gaps.empty': '没有盲区：本周机器人回答了所有问题。',
+      'gaps.examples': '客户的提问',
+      'gaps.customers': '{n} 位客户',
+      'gaps.questions': '{n} 次提问',
+      'gaps.seen': '首次 {first} · 最近 {last}',
+      'gaps.closest': '知识库中最接近的条目：',
+      'gaps.no_similar': '没有相似的条目',
+
+      'kb.title': '知识库',
+      'kb.language': '语言',
+      'kb.reload': '刷新',
+      'kb.first_language': '服务台的第一种语言',
+      'kb.language_open': '{lang} · {n} 个待审草稿',
+      'admin.intro1': '审核草稿和发布需要管理员令牌（kefu 数据目录中的 ',
+      'admin.intro2': '，或环境变量 ',
+      'admin.intro3': '）。令牌只保存在当前标签页，退出登录后即清除。',
+      'admin.token': '管理员令牌',
+      'admin.open': '打开',
+      'admin.forget': '清除管理员令牌',
+      'admin.refused': '管理员令牌无效，未被接受。',
+      'drafts.title': '待审草稿',
+      'drafts.empty': '这个语言没有待审草稿。',
+      'draft.kind_example': '为条目新增问题',
+      'draft.kind_entry': '新条目',
+      'draft.questions': '问题',
+      'draft.id': 'ID {id}',
+      'draft.team': '团队 {team}',
+      'draft.by': '提交人 {author}',
+      'draft.reject': '驳回',
+      'draft.rejected': '草稿已驳回。',
+      'draft.not_rejected': '未能驳回：{error}',
+      'publish.button': '发布所选草稿',
+      'publish.note': '发布前会先用服务台已标注的问题和知识库自带的示例问题检验',
+      'publish.nothing': '没有可发布的内容',
+      'publish.select': '请勾选要发布的草稿。',
+      'publish.refused': '发布被拒绝',
+      'publish.failed': '未能发布',
+      'publish.labelled': '已标注的问题',
+      'publish.examples': '知识库自带的示例问题',
+      'publish.done': '已发布：版本 {version} 已上线（{n} 个条目）',
+      'publish.no_change': '（无变化）',
+      'versions.title': '版本',
+      'versions.version': '版本',
+      'versions.published': '发布时间',
+      'versions.by': '发布人',
+      'versions.entries': '条目数',
+      'versions.labelled': '已标注问题',
+      'versions.examples': '示例问题',
+      'versions.empty': '目前只有初始知识库：第一次发布时会把它记为版本 1。',
+      'versions.live': '线上',
+      'versions.rollback': '回滚',
+      'versions.chart_label': 'v{version} · {n} 个会话',
+      'versions.rolled_back': '版本 {version} 已重新上线（记为版本 {recorded}）。',
+      'versions.not_rolled_back': '未能回滚：{error}',
+    },
+  };
+
+  // The browser's first language, until the agent chooses.
+  function initialLanguage() {
+    try {
+      const saved = localStorage.getItem(LANGUAGE_KEY);
+      if (STRINGS[saved]) return saved;
+    } catch {
+      // storage blocked: the browser's language
+    }
+    const first = (navigator.languages && navigator.languages[0]) || navigator.language || 'en';
+    return /^zh\b/i.test(first) ? 'zh' : 'en';
+  }
+
+  let language = initialLanguage();
+  let plurals = new Intl.PluralRules(LOCALES[language]);
+  const listeners = [];
+
+  C.language = () => language;
+  C.locale = () => LOCALES[language];
+  C.has = (key) => Object.prototype.hasOwnProperty.call(STRINGS.en, key);
+  C.onLanguage = (fn) => listeners.push(fn);
+
+  C.t = function t(key, vars) {
+    let text = STRINGS[language][key] ?? STRINGS.en[key];
+    if (text === undefined) {
+      console.error(`kefu console: no text for "${key}"`);
+      return key;
+    }
+    if (typeof text === 'object') text = text[plurals.select(Number(vars && vars.n))] ?? text.other;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (vars && vars[name] !== undefined && vars[name] !== null ? String(vars[name]) : whole));
+  };
+
+  const ATTRIBUTES = [['i18nPlaceholder', 'placeholder'], ['i18nTitle', 'title'], ['i18nAriaLabel', 'aria-label']];
+
+  // Sets the static texts of the page, its lang and title, and the switches.
+  C.applyLanguage = function applyLanguage() {
+    document.documentElement.lang = LOCALES[language];
+    document.title = C.t('page.title');
+    for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = C.t(e.dataset.i18n);
+    for (const e of document.querySelectorAll('[data-i18n-placeholder], [data-i18n-title], [data-i18n-aria-label]')) {
+      for (const [data, attribute] of ATTRIBUTES) if (e.dataset[data]) e.setAttribute(attribute, C.t(e.dataset[data]));
+    }
+    for (const b of document.querySelectorAll('.lang-switch button')) b.setAttribute('aria-checked', String(b.dataset.lang === language));
+  };
+
+  // The agent's choice: kept, applied to the static texts, and every file draws its parts again
+  // (the open conversation, what was typed and the tab shown stay as they were).
+  C.setLanguage = function setLanguage(next) {
+    if (!STRINGS[next] || next === language) return;
+    language = next;
+    plurals = new Intl.PluralRules(LOCALES[language]);
+    try {
+      localStorage.setItem(LANGUAGE_KEY, language);
+    } catch {
+      // kept for this page only
+    }
+    C.applyLanguage();
+    for (const fn of listeners) fn();
+  };
+
+  document.addEventListener('DOMContentLoaded', () => {
+    for (const b of document.querySelectorAll('.lang-switch button')) b.addEventListener('click', () => C.setLanguage(b.dataset.lang));
+  });
+})();
