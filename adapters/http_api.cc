@@ -188,10 +188,11 @@ int HttpStatusFor(Status::Code code) {
   return 500;
 }
 
-std::string ErrorJson(std::string_view code, std::string_view message) {
+std::string ErrorJson(std::string_view code, std::string_view message, std::string_view reason) {
   JsonWriter w;
-  w.BeginObject().Key("error").BeginObject().Field("code", code).Field("message", message).EndObject().EndObject();
-  return w.Take();
+  w.BeginObject().Key("error").BeginObject().Field("code", code).Field("message", message);
+  if (!reason.empty()) w.Field("reason", reason);
+  return w.EndObject().EndObject().Take();
 }
 
 void SendJson(httplib::Response& res, int status, std::string body) {
@@ -222,7 +223,7 @@ void SendError(httplib::Response& res, const Status& status) {
     SendJson(res, http, ErrorJson(Status::CodeName(status.code()), "internal error; request id " + t_request.id));
     return;
   }
-  SendJson(res, http, ErrorJson(Status::CodeName(status.code()), status.message()));
+  SendJson(res, http, ErrorJson(Status::CodeName(status.code()), status.message(), status.reason()));
 }
 
 void SendHttpError(httplib::Response& res, int http_status, std::string_view code, std::string_view message) {

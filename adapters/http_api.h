@@ -118,8 +118,8 @@ struct ServerOptions {
 // resource_exhausted 429, unavailable and io_error 503, corruption and internal 500.
 int HttpStatusFor(Status::Code code);
 
-// The JSON error body {"error": {"code": ..., "message": ...}}.
-std::string ErrorJson(std::string_view code, std::string_view message);
+// The JSON error body {"error": {"code": ..., "message": ..., "reason"?: ...}} (Status::reason).
+std::string ErrorJson(std::string_view code, std::string_view message, std::string_view reason = "");
 
 // Who may call a route.
 enum class RouteAuth {

@@ -97,7 +97,7 @@ std::string StatsJson(std::string_view desk, const DeskStats& s) {
   w.Field("bot_answers", s.bot_answers).Field("bot_clarifications", s.bot_clarifications);
   w.Field("unmatched", s.unmatched).Field("escalations", s.escalations).Field("resolved", s.resolved);
   w.Field("resolved_by_bot", s.resolved_by_bot).Field("transfers", s.transfers).Field("withdrawn", s.withdrawn);
-  w.Field("deferred", s.deferred).Field("sla_breaches", s.sla_breaches);
+  w.Field("deferred", s.deferred).Field("bot_open", s.bot_open).Field("sla_breaches", s.sla_breaches);
   w.Field("helpful_feedback", s.helpful_feedback).Field("unhelpful_feedback", s.unhelpful_feedback);
   w.Key("bot_resolution_rate").Double(s.bot_resolution_rate);
   w.Key("escalation_rate").Double(s.escalation_rate);
@@ -200,10 +200,12 @@ void HttpApi::RegisterRoutes() {
     if (s.ok()) s = body->GetString("username", Presence::kRequired, &username, 64);
     if (s.ok()) s = body->GetString("password", Presence::kRequired, &password, 200);
     if (!s.ok()) return SendError(c.response, s);
-    auto token = engine_->Login(desk, username, password);
+    std::string name;
+    auto token = engine_->Login(desk, username, password, &name);
     if (!token.ok()) return SendError(c.response, token.status());
     JsonWriter w;
-    w.BeginObject().Field("token", *token).Field("expires_in", options_.agent_session_seconds).EndObject();
+    w.BeginObject().Field("token", *token).Field("expires_in", options_.agent_session_seconds);
+    w.Field("username", username).Field("name", name).EndObject();
     SendJson(c.response, 200, w.Take());
   });
   AddRoute("POST", "/v1/agent/logout", A::kAgent, json, [this](HttpCall& c) {

@@ -32,7 +32,15 @@ Status Status::WithContext(std::string_view prefix) const {
   std::string msg(prefix);
   msg += ": ";
   msg += message_;
-  return Status(code_, msg);
+  Status out(code_, msg);
+  out.reason_ = reason_;
+  return out;
+}
+
+Status Status::WithReason(std::string_view reason) const {
+  Status out = *this;
+  if (!ok()) out.reason_ = std::string(reason);
+  return out;
 }
 
 }  // namespace kefu

@@ -60,11 +60,18 @@ class Status {
   // file name). OK stays OK.
   Status WithContext(std::string_view prefix) const;
 
+  // A copy of this status carrying `reason`: a stable snake_case word a client can act on where
+  // one code has several causes (a 409 claim: "taken", "offline", "full"). OK stays OK.
+  Status WithReason(std::string_view reason) const;
+  // The reason, "" when none was given.
+  const std::string& reason() const { return reason_; }
+
  private:
   Status(Code code, std::string_view msg) : code_(code), message_(msg) {}
 
   Code code_ = Code::kOk;
   std::string message_;
+  std::string reason_;
 };
 
 // Either a value or a non-OK Status. Accessing value() of an error is a programmer error.

@@ -181,7 +181,7 @@ Status AssignTo(Conversation& c, const Agent& agent, ConversationAction action, 
   e.detail = agent.username;
   turn->events.push_back(std::move(e));
   turn->assigned = true;
-  const std::string name = agent.display_name.empty() ? agent.username : agent.display_name;
+  const std::string& name = DisplayName(agent);
   Append(c, SystemText(c, Say(c.language, name + " has joined the conversation.", name + " 已接入，为您服务。")), now,
          turn);
   return Status::OK();

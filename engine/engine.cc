@@ -360,7 +360,7 @@ Result<ConversationView> Op::ViewWith(const Conversation& c, const QueueStatus* 
   if (!c.assignee.empty()) {
     auto agent = rec.LoadAgent(c.desk, c.assignee);
     if (!agent.ok()) return agent.status();
-    v.assignee_name = !agent->has_value() || (*agent)->display_name.empty() ? c.assignee : (*agent)->display_name;
+    v.assignee_name = agent->has_value() ? DisplayName(**agent) : c.assignee;
   }
   v.team = c.team;
   v.ticket = c.ticket;

@@ -274,8 +274,10 @@ class Engine {
   // served go back to the line, first in line, and to free seats. NotFound when unknown.
   Status DeleteAgent(std::string_view desk, std::string_view username);
   // A session token. Unauthenticated for a wrong desk, user or password (one message for all);
-  // ResourceExhausted after too many failures for the account.
-  Result<std::string> Login(std::string_view desk, std::string_view username, std::string_view password);
+  // ResourceExhausted after too many failures for the account. On success `*display_name` (when
+  // given) is the name people see for the agent.
+  Result<std::string> Login(std::string_view desk, std::string_view username, std::string_view password,
+                            std::string* display_name = nullptr);
   // The identity of a session token; Unauthenticated when unknown or expired. Counts as a heartbeat.
   Result<AgentIdentity> AuthenticateAgent(std::string_view token);
   Status Logout(std::string_view token);

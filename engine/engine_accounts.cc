@@ -114,7 +114,7 @@ Status Engine::DeleteAgent(std::string_view desk, std::string_view username) {
     if (!found->has_value()) return Status::NotFound("no such agent");
     KEFU_RETURN_IF_ERROR(m.RequeueAgentConversations(op, *d, username));
     op.rec.DeleteAgent(desk, username, *live);
-    if (live->presence != AgentPresence::kOffline) op.Publish(PresenceEvent(desk, username, AgentPresence::kOffline));
+    if (live->presence != AgentPresence::kOffline) op.Publish(PresenceEvent(desk, username, DisplayName(**found), AgentPresence::kOffline));
     KEFU_RETURN_IF_ERROR(m.Route(op, *d));  // what the agent served, to the free seats
     return op.Finish();
   });

@@ -25,12 +25,12 @@ bool IsUsername(std::string_view u) {
 
 }  // namespace
 
-LiveEvent PresenceEvent(std::string_view desk, std::string_view username, AgentPresence presence) {
+LiveEvent PresenceEvent(std::string_view desk, std::string_view username, std::string_view name, AgentPresence presence) {
   LiveEvent e;
   e.desk = std::string(desk);
   e.type = LiveEventType::kPresence;
   JsonWriter w;
-  w.BeginObject().Field("agent", username).Field("presence", PresenceName(presence)).EndObject();
+  w.BeginObject().Field("agent", username).Field("name", name).Field("presence", PresenceName(presence)).EndObject();
   e.data = w.Take();
   return e;
 }
@@ -107,7 +107,8 @@ const std::string& Engine::Impl::DummyPasswordHash() {
   return dummy_hash;
 }
 
-Result<std::string> Engine::Login(std::string_view desk, std::string_view username, std::string_view password) {
+Result<std::string> Engine::Login(std::string_view desk, std::string_view username, std::string_view password,
+                                  std::string* display_name) {
   Impl& m = *impl_;
   const Status wrong = Status::Unauthenticated("wrong desk, username or password");
   std::optional<std::string> hash;
@@ -148,6 +149,7 @@ Result<std::string> Engine::Login(std::string_view desk, std::string_view userna
     auto a = op.rec.LoadAgent(desk, username);
     if (!a.ok()) return a.status();
     if (!a->has_value() || (*a)->session_epoch != epoch) return wrong;  // reset or removed meanwhile
+    if (display_name != nullptr) *display_name = DisplayName(**a);
     AgentLive after = *live;
     after.failed_logins = 0;
     after.first_failed_at = 0;
@@ -216,7 +218,7 @@ Status Engine::SetPresence(const AgentIdentity& agent, AgentPresence presence) {
     after.heartbeat_due =
         presence == AgentPresence::kOffline ? 0 : op.now + d->config().settings.heartbeat_timeout_micros + 1;
     KEFU_RETURN_IF_ERROR(op.rec.SaveAgentLive(agent.desk, agent.username, *live, after));
-    op.Publish(PresenceEvent(agent.desk, agent.username, presence));
+    op.Publish(PresenceEvent(agent.desk, agent.username, DisplayName(**a), presence));
     if (presence == AgentPresence::kOnline) KEFU_RETURN_IF_ERROR(m.Route(op, *d));
     op.QueueChanged(agent.desk, true);  // positions and expected waits depend on who is online
     return op.Finish();

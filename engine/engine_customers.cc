@@ -337,10 +337,17 @@ Result<CustomerTurn> Engine::RequestHandoff(std::string_view conversation_id) {
     if (c.state == ConversationState::kResolved) {
       KEFU_RETURN_IF_ERROR(Transition(c, ConversationAction::kReopenToBot, "customer", "reopened", op.now, &t));
     } else if (c.state == ConversationState::kBot && !c.last_question.empty()) {
-      // Leaving the bot for a person after asking something: the bot did not resolve that question.
-      Event u = EventOf(c, EventType::kUnmatched, "customer", op.now);
-      u.detail = c.last_question;
-      t.events.push_back(std::move(u));
+      // Leaving the bot for a person after a question it did not answer (it clarified, or the
+      // customer asked at once): a KB gap. After an answer, wanting a person says nothing of the
+      // KB (a "this didn't help" vote does, and counts there).
+      auto last = op.rec.LoadMessage(c.id, c.last_seq);
+      if (!last.ok()) return last.status();
+      const bool answered = last->has_value() && (*last)->kind == MessageKind::kBot && !(*last)->entry_id.empty();
+      if (!answered) {
+        Event u = EventOf(c, EventType::kUnmatched, "customer", op.now);
+        u.detail = c.last_question;
+        t.events.push_back(std::move(u));
+      }
     }
     Status e = m.Escalate(op, *d, c, &t, EscalationReason::kAskedForPerson, "", "customer");
     if (!e.ok() && e.code() != Status::Code::kResourceExhausted) return e;

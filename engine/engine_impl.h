@@ -32,7 +32,7 @@
 namespace kefu {
 
 // The live event that tells consoles an agent's presence changed.
-LiveEvent PresenceEvent(std::string_view desk, std::string_view username, AgentPresence presence);
+LiveEvent PresenceEvent(std::string_view desk, std::string_view username, std::string_view name, AgentPresence presence);
 
 struct KbBundle {
   std::string language;

@@ -77,7 +77,9 @@ static Status FireTimer(Engine::Impl& m, Op& op, const TimerRow& row) {
         // Silent: offline, and what they served goes back to the line, first in line.
         after.presence = AgentPresence::kOffline;
         after.heartbeat_due = 0;
-        op.Publish(PresenceEvent(row.desk, row.id, AgentPresence::kOffline));
+        auto agent = op.rec.LoadAgent(row.desk, row.id);
+        if (!agent.ok()) return agent.status();
+        op.Publish(PresenceEvent(row.desk, row.id, agent->has_value() ? DisplayName(**agent) : row.id, AgentPresence::kOffline));
         KEFU_RETURN_IF_ERROR(op.rec.SaveAgentLive(row.desk, row.id, *live, after));
         return m.RequeueAgentConversations(op, *d, row.id);
       }

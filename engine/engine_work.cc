@@ -33,16 +33,21 @@ static Status TicketFollows(Op& op, const DeskRuntime& d, const Conversation& c)
   return Status::OK();
 }
 
-// Takes a seat of `agent` for a conversation: Conflict (with `full`'s words) when the agent is at
-// capacity; the check runs under the agent's live row's lock.
+// Takes a seat of `agent` for a conversation: Conflict (with `full`'s words, reason "full") when
+// the agent is at capacity, (reason "offline") when not there; the check runs under the agent's live
+// row's lock.
 static Status TakeSeat(Op& op, const Agent& agent, std::string_view full, bool must_be_online) {
   auto live = op.rec.LoadAgentLive(agent.desk, agent.username, RecordTxn::Lock::kUpdate);
   if (!live.ok()) return live.status();
-  if (must_be_online && live->presence != AgentPresence::kOnline) return Status::Conflict("that agent is not online");
-  if (live->presence == AgentPresence::kOffline) return Status::Conflict("go online or away to claim conversations");
+  if (must_be_online && live->presence != AgentPresence::kOnline) {
+    return Status::Conflict("that agent is not online").WithReason("offline");
+  }
+  if (live->presence == AgentPresence::kOffline) {
+    return Status::Conflict("go online or away to claim conversations").WithReason("offline");
+  }
   auto serving = op.rec.Serving(agent.desk, agent.username);
   if (!serving.ok()) return serving.status();
-  if (static_cast<int>(serving->size()) >= agent.capacity) return Status::Conflict(full);
+  if (static_cast<int>(serving->size()) >= agent.capacity) return Status::Conflict(full).WithReason("full");
   AgentLive after = *live;
   after.last_assigned_at = op.now;
   return op.rec.SaveAgentLive(agent.desk, agent.username, *live, after);
@@ -52,11 +57,18 @@ Result<ConversationView> Engine::Claim(const AgentIdentity& agent, std::string_v
   ConversationView view;
   Status s = impl_->OnConversation(agent, id, [&](Op& op, DeskRuntime& d, const Agent& a, Op::Slot& slot) {
     Conversation& c = slot.c;
-    if (c.state == ConversationState::kAgent && !c.assignee.empty()) {  // say which of the three it was
-      return Status::Conflict(c.assignee == agent.username ? "you already serve this conversation"
-                                                           : c.assignee + " has already taken this conversation");
+    if (c.state == ConversationState::kAgent && c.assignee == agent.username) {
+      return Status::Conflict("you already serve this conversation").WithReason("yours");
     }
-    if (c.state != ConversationState::kQueued) return Status::Conflict("the conversation is not waiting in the queue");
+    if (c.state == ConversationState::kAgent && !c.assignee.empty()) {
+      auto other = op.rec.LoadAgent(c.desk, c.assignee);
+      if (!other.ok()) return other.status();
+      const std::string& name = other->has_value() ? DisplayName(**other) : c.assignee;
+      return Status::Conflict(name + " has already taken this conversation").WithReason("taken");
+    }
+    if (c.state != ConversationState::kQueued) {
+      return Status::Conflict("the conversation is not waiting in the queue").WithReason("not_waiting");
+    }
     KEFU_RETURN_IF_ERROR(TakeSeat(op, a, "you are at capacity; resolve or transfer a conversation first", false));
     KEFU_RETURN_IF_ERROR(AssignTo(c, a, ConversationAction::kAssign, "agent:" + agent.username, op.now, &slot.turn));
     KEFU_RETURN_IF_ERROR(TicketFollows(op, d, c));
@@ -79,7 +91,7 @@ static Result<Message> AgentMessage(Engine::Impl& m, const AgentIdentity& agent,
   DeskRuntime* d = m.Desk(agent.desk);
   if (d == nullptr) return Status::Unauthenticated("unknown agent");
   KEFU_RETURN_IF_ERROR(CheckText(text, d->config().settings.max_message_chars, "field 'text'"));
-  Status s = m.OnConversation(agent, id, [&](Op& op, DeskRuntime& desk, const Agent&, Op::Slot& slot) {
+  Status s = m.OnConversation(agent, id, [&](Op& op, DeskRuntime& desk, const Agent& a, Op::Slot& slot) {
     Conversation& c = slot.c;
     const bool reply = kind == MessageKind::kAgent;
     if (reply && (c.state != ConversationState::kAgent || c.assignee != agent.username)) {
@@ -88,6 +100,7 @@ static Result<Message> AgentMessage(Engine::Impl& m, const AgentIdentity& agent,
     Message msg;
     msg.kind = kind;
     msg.author = agent.username;
+    msg.author_name = DisplayName(a);
     msg.text = std::string(text);
     msg.channel = c.last_channel;
     out = Append(c, std::move(msg), op.now, &slot.turn);

@@ -216,6 +216,7 @@ std::string EncodeMessage(const Message& m) {
   JsonWriter w;
   w.BeginObject().Field("seq", m.seq).Field("kind", MessageKindName(m.kind));
   Opt(w, "author", m.author);
+  Opt(w, "author_name", m.author_name);
   w.Field("text", m.text).Field("at", m.at).Field("channel", ChannelName(m.channel));
   Opt(w, "client_msg_id", m.client_msg_id);
   Opt(w, "entry_id", m.entry_id);
@@ -241,6 +242,7 @@ Result<Message> DecodeMessage(std::string_view json) {
     m.seq = r.Seq("seq");
     m.kind = r.Named("kind", kKindNames, MessageKind::kCustomer);
     m.author = r.Str("author");
+    m.author_name = r.Str("author_name");
     m.text = r.Str("text");
     m.at = r.Int("at");
     m.channel = r.Named("channel", kChannelNames, Channel::kWeb);

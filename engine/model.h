@@ -57,7 +57,8 @@ struct MessageLink {
 struct Message {
   uint64_t seq = 0;  // 1, 2, ... per conversation
   MessageKind kind = MessageKind::kCustomer;
-  std::string author;  // the agent's username for agent messages and notes
+  std::string author;       // the agent's username for agent messages and notes
+  std::string author_name;  // ... and their display name when they wrote it (what people see)
   std::string text;
   int64_t at = 0;      // microseconds since the epoch
   Channel channel = Channel::kWeb;
@@ -135,6 +136,9 @@ struct Agent {
 
   bool Serves(std::string_view team) const;
 };
+
+// The name people see for an agent: the display name, else the username.
+inline const std::string& DisplayName(const Agent& a) { return a.display_name.empty() ? a.username : a.display_name; }
 
 // An agent's live state, a record of its own so that heartbeats never rewrite the account, and
 // the row that serialises assignments to the agent (capacity is checked under its lock).

@@ -36,6 +36,10 @@ bool IsEscalation(const Event& e) {
   return e.type == EventType::kStateChanged && e.to == ConversationState::kQueued &&
          (e.from == ConversationState::kNew || e.from == ConversationState::kBot);
 }
+
+// 1 for the states where a conversation is the bot's (not resolved, no person asked for).
+int WithBot(ConversationState s) { return s == ConversationState::kNew || s == ConversationState::kBot ? 1 : 0; }
+
 bool IsResolution(const Event& e) { return e.type == EventType::kStateChanged && e.to == ConversationState::kResolved; }
 bool ResolvedByBot(const Event& e) { return IsResolution(e) && e.detail != kEscalatedEpisode; }
 
@@ -78,6 +82,7 @@ void StatsAccumulator::Add(const Event& e) {
   switch (e.type) {
     case EventType::kStarted:
       ++counts_.conversations;
+      ++counts_.bot_open;
       break;
     case EventType::kMessage:
       ++counts_.customer_messages;
@@ -99,6 +104,7 @@ void StatsAccumulator::Add(const Event& e) {
         ++(e.reason == "withdrawn" ? counts_.withdrawn : counts_.deferred);
       }
       if (e.to == ConversationState::kAgent && e.from == ConversationState::kQueued) queue_wait_.Add(e.value);
+      counts_.bot_open += WithBot(e.to) - WithBot(e.from);
       if (IsResolution(e)) {
         ++counts_.resolved;
         if (ResolvedByBot(e)) ++counts_.resolved_by_bot;
@@ -110,6 +116,7 @@ void StatsAccumulator::Add(const Event& e) {
       break;
     case EventType::kFeedback:
       ++(e.value ? counts_.helpful_feedback : counts_.unhelpful_feedback);
+      if (e.value == 0 && !e.reason.empty()) CountUnmatched(NormalizeText(e.reason), 1);  // a KB gap too
       break;
     case EventType::kCsat:
       ++counts_.csat_count;
@@ -141,6 +148,7 @@ void StatsAccumulator::Merge(const StatsAccumulator& o) {
   c.transfers += d.transfers;
   c.withdrawn += d.withdrawn;
   c.deferred += d.deferred;
+  c.bot_open += d.bot_open;
   c.sla_breaches += d.sla_breaches;
   c.helpful_feedback += d.helpful_feedback;
   c.unhelpful_feedback += d.unhelpful_feedback;
@@ -155,6 +163,7 @@ void StatsAccumulator::Merge(const StatsAccumulator& o) {
 
 DeskStats StatsAccumulator::Snapshot(size_t top_n) const {
   DeskStats s = counts_;
+  s.bot_open = std::max<int64_t>(0, s.bot_open);  // a rollup older than the count starts it short
   auto ratio = [](int64_t a, int64_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b); };
   s.bot_resolution_rate = ratio(s.resolved_by_bot, s.resolved);
   s.escalation_rate = ratio(s.escalations, s.conversations);
@@ -180,7 +189,7 @@ std::vector<int64_t*> Counters(DeskStats& c, int64_t* csat_sum) {
   return {&c.conversations, &c.customer_messages, &c.bot_answers, &c.bot_clarifications, &c.unmatched,
           &c.escalations, &c.resolved, &c.resolved_by_bot, &c.transfers, &c.sla_breaches,
           &c.helpful_feedback, &c.unhelpful_feedback, &c.csat_count, csat_sum,
-          &c.withdrawn, &c.deferred};  // added later: older rollups, shorter, read them as 0
+          &c.withdrawn, &c.deferred, &c.bot_open};  // added later: older rollups, shorter, read them as 0
 }
 
 // A histogram as [count, sum, bucket, n, bucket, n, ...] (non-empty buckets only).

@@ -47,6 +47,7 @@ struct DeskStats {
   int64_t bot_answers = 0;          // questions the bot answered from the KB
   int64_t bot_clarifications = 0;
   int64_t unmatched = 0;            // questions the bot could not answer
+  int64_t bot_open = 0;             // conversations with the bot now, not resolved yet ("still open")
   int64_t escalations = 0;          // episodes that went to a person
   int64_t resolved = 0;             // resolutions
   int64_t resolved_by_bot = 0;      // resolutions with no escalation in the episode
@@ -65,7 +66,9 @@ struct DeskStats {
   int64_t csat_count = 0;
   double csat_average = 0;
   std::vector<std::pair<std::string, int64_t>> intent_hits;       // entry id, answers; most first
-  std::vector<std::pair<std::string, int64_t>> top_unmatched;     // question, times asked; most first
+  // Questions the bot could not answer (it escalated them) or whose answer a customer voted
+  // unhelpful: question, times asked; most first.
+  std::vector<std::pair<std::string, int64_t>> top_unmatched;
 };
 
 // The detail of a state change to `resolved` whose episode went to a person (its value is the

@@ -2,6 +2,8 @@
 // timers on a manual clock, authorisation, idempotency, and restart on the same store.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "engine/engine.h"
 #include "engine/engine_fixture.h"
 #include "engine/test_util.h"
@@ -418,6 +420,70 @@ TEST_CASE("the customer's thanks or a helpful vote on the last answer resolves a
   REQUIRE(stats.ok());
   CHECK(stats->resolved == 2);
   CHECK(stats->resolved_by_bot == 2);
+  CHECK(stats->bot_open == 2);  // `first` and `moved_on` are still with the bot
+}
+
+TEST_CASE("the unanswered questions are those the bot escalated or a customer voted unhelpful, not what it answered") {
+  testing::EngineFixture f;
+  const std::string answered = f.Start().conversation_id;
+  REQUIRE(!f.Say(answered, "How long does delivery take?").messages.back().entry_id.empty());
+  REQUIRE(f.engine->RequestHandoff(answered).ok());  // wants a person after an answer: no KB gap
+
+  const std::string unhelpful = f.Start().conversation_id;
+  CustomerTurn answer = f.Say(unhelpful, "Do you ship abroad?");
+  REQUIRE(!answer.messages.back().entry_id.empty());
+  REQUIRE(f.engine->GiveFeedback(unhelpful, answer.messages.back().seq, false).ok());
+
+  const std::string unknown = f.Start().conversation_id;
+  f.Say(unknown, "what is the meaning of life");
+
+  auto stats = f.engine->Stats("shop");
+  REQUIRE(stats.ok());
+  CHECK(stats->unmatched == 1);
+  std::vector<std::string> questions;
+  for (const auto& [q, n] : stats->top_unmatched) questions.push_back(q);
+  std::sort(questions.begin(), questions.end());
+  CHECK(questions == std::vector<std::string>{"do you ship abroad", "what is the meaning of life"});
+  CHECK(stats->bot_open == 0);  // all three went to the line
+}
+
+TEST_CASE("a failed claim says which cause it was, and people are shown by their display names") {
+  testing::EngineFixture f;
+  REQUIRE(f.engine->CreateAgent("shop", "li.na", "password-li.na", "Li Na", {}, 1).ok());
+  std::string name;
+  auto token = f.engine->Login("shop", "li.na", "password-li.na", &name);
+  REQUIRE(token.ok());
+  CHECK(name == "Li Na");
+  auto li = f.engine->AuthenticateAgent(*token);
+  REQUIRE(li.ok());
+  AgentIdentity bo = f.Agent("bo", 1);
+  auto reason = [&](const AgentIdentity& who, const std::string& conversation) {
+    auto r = f.engine->Claim(who, conversation);
+    REQUIRE(!r.ok());
+    CHECK(r.status().code() == Status::Code::kConflict);
+    return r.status().reason() + ": " + r.status().message();
+  };
+
+  const std::string first = f.Start().conversation_id;
+  f.Say(first, "talk to a human");
+  CHECK(reason(bo, first) == "offline: go online or away to claim conversations");
+  REQUIRE(f.engine->SetPresence(*li, AgentPresence::kOnline).ok());  // routing gives it to Li Na
+  REQUIRE(f.engine->SetPresence(bo, AgentPresence::kAway).ok());
+  CHECK(reason(bo, first) == "taken: Li Na has already taken this conversation");
+  CHECK(reason(*li, first) == "yours: you already serve this conversation");
+  const std::string second = f.Start().conversation_id;
+  f.Say(second, "talk to a human");
+  CHECK(reason(*li, second).rfind("full: ", 0) == 0);
+  const std::string with_bot = f.Start().conversation_id;
+  CHECK(reason(bo, with_bot) == "not_waiting: the conversation is not waiting in the queue");
+
+  auto reply = f.engine->Reply(*li, first, "Hello, Li Na here.");
+  REQUIRE(reply.ok());
+  CHECK(reply->author == "li.na");
+  CHECK(reply->author_name == "Li Na");
+  auto history = f.engine->History(first, 0, 100, true);
+  REQUIRE(history.ok());
+  CHECK(history->back().author_name == "Li Na");  // as stored, not only as returned
 }
 
 }  // namespace

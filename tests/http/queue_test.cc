@@ -97,6 +97,14 @@ TEST_CASE("a refused claim says which cause it was: taken by someone, you are of
   TestServer server;
   auto c = server.Client();
   const std::string first = AgentToken(*c, "shop", "sol"), second = AgentToken(*c, "shop", "tom");
+  auto named = c->Patch("/v1/admin/desks/shop/agents/sol", Bearer(kAdminToken), R"({"name":"Sol Ortiz"})",
+                        "application/json");
+  REQUIRE(named);
+  REQUIRE(named->status == 200);
+  auto login = PostJson(*c, "/v1/agent/login", R"({"desk":"shop","username":"sol","password":"password-sol"})");
+  REQUIRE(login);
+  CHECK(std::string(Json(login)["name"].GetString()) == "Sol Ortiz");  // the console shows the name
+  CHECK(std::string(Json(login)["username"].GetString()) == "sol");
   GoOnline(*c, first);
   Customer who = StartConversation(*c);
   REQUIRE(Say(*c, who, "I want to talk to a human")->status == 200);  // routed to sol
@@ -105,9 +113,14 @@ TEST_CASE("a refused claim says which cause it was: taken by someone, you are of
     REQUIRE(r);
     return std::make_pair(r->status, r->body);
   };
+  auto reason = [](const std::string& body) { return std::string(ParseText(body)["error"]["reason"].GetString()); };
   auto taken = claim(second, who);
   CHECK(taken.first == 409);
-  CHECK(taken.second.find("sol has already taken this conversation") != std::string::npos);
+  CHECK(taken.second.find("Sol Ortiz has already taken this conversation") != std::string::npos);
+  CHECK(reason(taken.second) == "taken");
+  auto mine = claim(first, who);
+  CHECK(mine.first == 409);
+  CHECK(reason(mine.second) == "yours");
   Customer waiting = StartConversation(*c);
   auto sol_presence = c->Put("/v1/agent/presence", Bearer(first), R"({"status":"offline"})", "application/json");
   REQUIRE(sol_presence);
@@ -115,6 +128,17 @@ TEST_CASE("a refused claim says which cause it was: taken by someone, you are of
   auto offline = claim(second, waiting);
   CHECK(offline.first == 409);
   CHECK(offline.second.find("go online or away") != std::string::npos);
+  CHECK(reason(offline.second) == "offline");
+  auto one_seat = c->Patch("/v1/admin/desks/shop/agents/tom", Bearer(kAdminToken), R"({"capacity":1})",
+                           "application/json");
+  REQUIRE(one_seat);
+  REQUIRE(one_seat->status == 200);
+  GoOnline(*c, second);  // tom's one seat takes `waiting`
+  Customer third = StartConversation(*c);
+  REQUIRE(Say(*c, third, "I want to talk to a human")->status == 200);  // waits: no free seat
+  auto full = claim(second, third);
+  CHECK(full.first == 409);
+  CHECK(reason(full.second) == "full");
 }
 
 TEST_CASE("resolving a conversation with a follow-up ticket solves its own ticket and leaves the follow-up open") {
