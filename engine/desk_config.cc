@@ -24,7 +24,8 @@ const std::vector<ObjectKeys>& KeyTable() {
   static const std::vector<ObjectKeys> table = {
       {"", {"desks", "trusted_proxies", "store"}},
       {"desks[]", {"id", "name", "ticket_prefix", "knowledge_bases", "default_team", "welcome", "business_hours",
-                   "settings", "allowed_origins", "app_secret", "legacy_hmac", "app_webhook", "wecom", "agents"}},
+                   "settings", "allowed_origins", "app_secret", "legacy_hmac", "app_webhook", "wecom", "wecom_app",
+                   "agents"}},
       {"desks[].welcome", {"en", "zh"}},
       {"desks[].business_hours", {"utc_offset_minutes", "days", "open", "close"}},
       {"desks[].settings", {"max_queue", "idle_timeout_minutes", "heartbeat_timeout_seconds",
@@ -32,6 +33,7 @@ const std::vector<ObjectKeys>& KeyTable() {
                             "clarify_limit", "default_capacity", "max_message_chars"}},
       {"desks[].app_webhook", {"url", "secret"}},
       {"desks[].wecom", {"corp_id", "secret", "token", "encoding_aes_key", "base_url"}},
+      {"desks[].wecom_app", {"corp_id", "agent_id", "secret", "token", "encoding_aes_key", "base_url", "identity"}},
       {"desks[].agents[]", {"username", "password", "name", "teams", "capacity"}},
   };
   return table;
@@ -204,17 +206,14 @@ Status ParseAppWebhook(const JsonObject& desk, AppWebhookConfig* hook) {
   return o->GetString("secret", Presence::kOptional, &hook->secret, 200);
 }
 
-Status ParseWeCom(const JsonObject& desk, WeComConfig* w) {
-  const rapidjson::Value* value = nullptr;
-  KEFU_RETURN_IF_ERROR(desk.GetObject("wecom", Presence::kOptional, &value));
-  if (value == nullptr) return Status::OK();
-  auto o = JsonObject::From(*value);
-  KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[].wecom")));
-  KEFU_RETURN_IF_ERROR(o->GetString("corp_id", Presence::kRequired, &w->corp_id, 64));
-  KEFU_RETURN_IF_ERROR(o->GetString("secret", Presence::kRequired, &w->secret, 200));
-  KEFU_RETURN_IF_ERROR(o->GetString("token", Presence::kRequired, &w->token, 32));
-  KEFU_RETURN_IF_ERROR(o->GetString("encoding_aes_key", Presence::kRequired, &w->encoding_aes_key, 43));
-  KEFU_RETURN_IF_ERROR(o->GetString("base_url", Presence::kOptional, &w->base_url, 2000));
+// The fields both WeCom channels share, values of the WeCom admin console.
+template <typename Config>
+Status ParseWeComFields(const JsonObject& o, Config* w) {
+  KEFU_RETURN_IF_ERROR(o.GetString("corp_id", Presence::kRequired, &w->corp_id, 64));
+  KEFU_RETURN_IF_ERROR(o.GetString("secret", Presence::kRequired, &w->secret, 200));
+  KEFU_RETURN_IF_ERROR(o.GetString("token", Presence::kRequired, &w->token, 32));
+  KEFU_RETURN_IF_ERROR(o.GetString("encoding_aes_key", Presence::kRequired, &w->encoding_aes_key, 43));
+  KEFU_RETURN_IF_ERROR(o.GetString("base_url", Presence::kOptional, &w->base_url, 2000));
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
   if (w->encoding_aes_key.size() != 43 || !std::all_of(w->encoding_aes_key.begin(), w->encoding_aes_key.end(), alnum)) {
     return Status::InvalidArgument("field 'encoding_aes_key': must be the 43 letters and digits of the WeCom console");
@@ -224,6 +223,30 @@ Status ParseWeCom(const JsonObject& desk, WeComConfig* w) {
   }
   if (!IsHttpUrl(w->base_url)) return Status::InvalidArgument("field 'base_url': must start with http:// or https://");
   while (w->base_url.back() == '/') w->base_url.pop_back();
+  return Status::OK();
+}
+
+Status ParseWeCom(const JsonObject& desk, WeComConfig* w) {
+  const rapidjson::Value* value = nullptr;
+  KEFU_RETURN_IF_ERROR(desk.GetObject("wecom", Presence::kOptional, &value));
+  if (value == nullptr) return Status::OK();
+  auto o = JsonObject::From(*value);
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[].wecom")));
+  return ParseWeComFields(*o, w);
+}
+
+Status ParseWeComApp(const JsonObject& desk, WeComAppConfig* a) {
+  const rapidjson::Value* value = nullptr;
+  KEFU_RETURN_IF_ERROR(desk.GetObject("wecom_app", Presence::kOptional, &value));
+  if (value == nullptr) return Status::OK();
+  auto o = JsonObject::From(*value);
+  KEFU_RETURN_IF_ERROR(o->RejectUnknown(KeysOf("desks[].wecom_app")));
+  KEFU_RETURN_IF_ERROR(ParseWeComFields(*o, a));
+  KEFU_RETURN_IF_ERROR(o->GetInt("agent_id", Presence::kRequired, 1, INT32_MAX, &a->agent_id));
+  KEFU_RETURN_IF_ERROR(o->GetString("identity", Presence::kOptional, &a->identity, 16));
+  if (a->identity != "wecom" && a->identity != "app") {
+    return Status::InvalidArgument("field 'identity': must be \"wecom\" or \"app\"");
+  }
   return Status::OK();
 }
 
@@ -270,6 +293,7 @@ Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskS
     return Status::InvalidArgument("field 'app_webhook': needs its own 'secret' (the desk's 'app_secret' is no longer used)");
   }
   KEFU_RETURN_IF_ERROR(ParseWeCom(*o, &d->wecom).WithContext("field 'wecom'"));
+  KEFU_RETURN_IF_ERROR(ParseWeComApp(*o, &d->wecom_app).WithContext("field 'wecom_app'"));
   KEFU_RETURN_IF_ERROR(ParseAgents(*o, &d->agents));
   return Status::OK();
 }
@@ -364,6 +388,10 @@ std::string DeskConfigJson(const DeskConfig& d) {
   if (!d.app_webhook.url.empty()) w.Key("app_webhook").BeginObject().Field("url", d.app_webhook.url).EndObject();
   if (d.wecom.enabled()) {
     w.Key("wecom").BeginObject().Field("corp_id", d.wecom.corp_id).Field("base_url", d.wecom.base_url).EndObject();
+  }
+  if (d.wecom_app.enabled()) {
+    w.Key("wecom_app").BeginObject().Field("corp_id", d.wecom_app.corp_id).Field("agent_id", d.wecom_app.agent_id);
+    w.Field("base_url", d.wecom_app.base_url).Field("identity", d.wecom_app.identity).EndObject();
   }
   return w.EndObject().Take();
 }

@@ -66,6 +66,22 @@ struct WeComConfig {
   bool enabled() const { return !corp_id.empty(); }
 };
 
+// A WeCom self-built app (企业微信自建应用) that employees talk to inside WeCom (docs/channels.md).
+struct WeComAppConfig {
+  std::string corp_id;           // 企业ID; also the receiver id inside every encrypted callback
+  int64_t agent_id = 0;          // the app's AgentId, sent with every message/send
+  std::string secret;            // the app's Secret, for gettoken
+  std::string token;             // the app's callback Token (接收消息)
+  std::string encoding_aes_key;  // the app's callback EncodingAESKey: 43 base64 characters
+  std::string base_url = "https://qyapi.weixin.qq.com";  // the platform; tests point it elsewhere
+  // Who an employee is to kefu. "wecom" (default): a customer of their own,
+  // "wecom:app/<corp_id>/<userid>". "app": "app:<userid>", the same person (and conversation) as
+  // the widget or app user whose signed id (JWT sub) is their WeCom UserID.
+  std::string identity = "wecom";
+
+  bool enabled() const { return !corp_id.empty(); }
+};
+
 struct DeskConfig {
   std::string id;             // [a-z0-9-]{1,32}, used in URLs
   std::string name;
@@ -81,6 +97,7 @@ struct DeskConfig {
   bool legacy_hmac = false;                  // also accept the bare HMAC of a user id (legacy: never expires)
   AppWebhookConfig app_webhook;              // optional push webhook of the app channel
   WeComConfig wecom;                         // optional WeCom channel (enabled() when configured)
+  WeComAppConfig wecom_app;                  // optional WeCom self-built app channel (likewise)
   std::vector<AgentSeed> agents;             // created at start when missing (demo desks)
 };
 

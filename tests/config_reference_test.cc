@@ -83,6 +83,8 @@ const std::map<std::string, std::string>& RequiredMembers() {
       {"desks[].app_webhook", R"({"url": "https://example.com/hook", "secret": "s"})"},
       {"desks[].wecom", R"({"corp_id": "ww1", "secret": "s", "token": "t",
                            "encoding_aes_key": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"})"},
+      {"desks[].wecom_app", R"({"corp_id": "ww1", "agent_id": 1000002, "secret": "s", "token": "t",
+                               "encoding_aes_key": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"})"},
       {"desks[].agents[]", R"({"username": "a", "password": "password1"})"},
   };
   return m;
@@ -181,7 +183,8 @@ TEST_CASE("docs/config.md has a row for every key the config parser accepts, and
 
 TEST_CASE("an unknown key is refused with its file, line and name, at every level") {
   for (const std::string& object : {std::string("desks[]"), std::string("desks[].settings"), std::string("desks[].agents[]"),
-                                    std::string("desks[].business_hours"), std::string("desks[].wecom")}) {
+                                    std::string("desks[].business_hours"), std::string("desks[].wecom"),
+                                    std::string("desks[].wecom_app")}) {
     CheckParse(object + ".no_such_key", ConfigWithInt(object + ".no_such_key", 1), false);
   }
 }
@@ -224,7 +227,9 @@ TEST_CASE("the string lengths of docs/config.md are the parser's: at most N char
 TEST_CASE("the literal defaults of docs/config.md are what the parser gives a config that leaves the key out") {
   auto config = ParseConfig(R"({"desks": [{"id": "d", "knowledge_bases": ["kb.json"],
       "business_hours": {"days": ["mon"], "open": "09:00", "close": "18:00"},
-      "wecom": {"corp_id": "ww1", "secret": "s", "token": "t", "encoding_aes_key": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"}}]})",
+      "wecom": {"corp_id": "ww1", "secret": "s", "token": "t", "encoding_aes_key": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"},
+      "wecom_app": {"corp_id": "ww1", "agent_id": 2, "secret": "s", "token": "t",
+                    "encoding_aes_key": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"}}]})",
                             "kefu.json", "");
   REQUIRE(config.ok());
   const DeskConfig& d = config->desks[0];
@@ -244,6 +249,8 @@ TEST_CASE("the literal defaults of docs/config.md are what the parser gives a co
       {"desks[].settings.default_capacity", std::to_string(s.default_capacity)},
       {"desks[].settings.max_message_chars", std::to_string(s.max_message_chars)},
       {"desks[].wecom.base_url", d.wecom.base_url},
+      {"desks[].wecom_app.base_url", d.wecom_app.base_url},
+      {"desks[].wecom_app.identity", d.wecom_app.identity},
   };
   // A default written as code (`500`) is a literal: the test must know how to read it back.
   const std::string doc = ReadFileToString(std::string(KEFU_SOURCE_DIR) + "/docs/config.md").value();

@@ -14,25 +14,9 @@ namespace {
 bool IsTokenError(int64_t errcode) {
   return errcode == 40014 || errcode == 41001 || errcode == 42001 || errcode == 42009;
 }
-// Worth another attempt: system busy (-1), too frequent (45009), and HTTP-level failures.
-bool IsTransientError(int64_t errcode) { return errcode == -1 || errcode == 45009; }
-
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                       c == '_' || c == '.' || c == '~';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
-}
+// Worth another attempt: system busy (-1), too frequent (45009), too many calls at once (45033),
+// and HTTP-level failures.
+bool IsTransientError(int64_t errcode) { return errcode == -1 || errcode == 45009 || errcode == 45033; }
 
 struct Answer {
   int64_t errcode = 0;
@@ -109,6 +93,23 @@ WeComMessage ReadMessage(const rapidjson::Value& value) {
 
 }  // namespace
 
+std::string WeComUrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                       c == '_' || c == '.' || c == '~';
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
 WeComClient::WeComClient(std::string base_url, std::string corp_id, std::string secret, const Clock* clock,
                          WeComClientOptions options)
     : corp_id_(std::move(corp_id)), secret_(std::move(secret)), clock_(clock), options_(options) {
@@ -167,7 +168,7 @@ Result<std::string> WeComClient::AccessToken(bool force_refresh) {
       backoff *= 2;
     }
     token_fetches_.fetch_add(1);
-    auto reply = Request("GET", "/cgi-bin/gettoken?corpid=" + UrlEncode(corp_id_) + "&corpsecret=" + UrlEncode(secret_), "");
+    auto reply = Request("GET", "/cgi-bin/gettoken?corpid=" + WeComUrlEncode(corp_id_) + "&corpsecret=" + WeComUrlEncode(secret_), "");
     if (!reply.ok()) {
       last = reply.status();
       continue;
@@ -201,7 +202,16 @@ Result<std::string> WeComClient::AccessToken(bool force_refresh) {
   return last;
 }
 
-Result<std::string> WeComClient::Call(const std::string& path, const std::string& body) {
+Result<std::string> WeComClient::Get(const std::string& path, const std::string& query) {
+  return Call("GET", path, query, "");
+}
+
+Result<std::string> WeComClient::Post(const std::string& path, const std::string& body) {
+  return Call("POST", path, "", body);
+}
+
+Result<std::string> WeComClient::Call(const std::string& method, const std::string& path, const std::string& query,
+                                      const std::string& body) {
   Status last = Status::Unavailable("wecom: not tried");
   int64_t backoff = options_.backoff_millis;
   bool refreshed = false;
@@ -212,7 +222,8 @@ Result<std::string> WeComClient::Call(const std::string& path, const std::string
     }
     auto token = AccessToken(false);
     if (!token.ok()) return token.status();
-    auto reply = Request("POST", path + "?access_token=" + UrlEncode(*token), body);
+    const std::string target = path + "?" + (query.empty() ? "" : query + "&") + "access_token=" + WeComUrlEncode(*token);
+    auto reply = Request(method, target, body);
     if (!reply.ok()) {
       last = reply.status();
       continue;
@@ -251,7 +262,7 @@ Result<WeComSyncPage> WeComClient::SyncMsg(std::string_view cursor, std::string_
   w.Field("limit", static_cast<int64_t>(std::clamp(limit, 1, 1000)));
   if (!open_kfid.empty()) w.Field("open_kfid", open_kfid);  // none: every account's messages
   w.EndObject();
-  auto body = Call("/cgi-bin/kf/sync_msg", w.Take());
+  auto body = Call("POST", "/cgi-bin/kf/sync_msg", "", w.Take());
   if (!body.ok()) return body.status();
   auto doc = ParseJson(*body);
   if (!doc.ok()) return Status::Unavailable("wecom: sync_msg: " + doc.status().message());
@@ -282,7 +293,7 @@ Status WeComClient::SendMsg(const WeComOutgoing& m) {
     }
     w.EndArray().EndObject();
   }
-  auto body = Call("/cgi-bin/kf/send_msg", w.EndObject().Take());
+  auto body = Call("POST", "/cgi-bin/kf/send_msg", "", w.EndObject().Take());
   return body.status();
 }
 
@@ -291,7 +302,7 @@ Status WeComClient::SendMsgOnEvent(std::string_view code, std::string_view msgid
   w.BeginObject().Field("code", code);
   if (!msgid.empty()) w.Field("msgid", msgid);
   w.Field("msgtype", "text").Key("text").BeginObject().Field("content", text).EndObject().EndObject();
-  auto body = Call("/cgi-bin/kf/send_msg_on_event", w.Take());
+  auto body = Call("POST", "/cgi-bin/kf/send_msg_on_event", "", w.Take());
   return body.status();
 }
 

@@ -1,11 +1,12 @@
-// The WeCom platform's HTTP API as the customer-service (微信客服) channel uses it: gettoken,
-// kf/sync_msg, kf/send_msg and kf/send_msg_on_event, against a configurable base URL (WeCom's
-// https://qyapi.weixin.qq.com, or a test's fake platform).
+// The WeCom platform's HTTP API, against a configurable base URL (WeCom's
+// https://qyapi.weixin.qq.com, or a test's fake platform): the access token and any call with it
+// (Get, Post), and the calls of the customer-service (微信客服) channel: kf/sync_msg, kf/send_msg
+// and kf/send_msg_on_event. The self-built app's calls build on it (wecom_app_api.h).
 //
-// The access token is fetched with the corp id and the customer-service secret, cached until
+// The access token is fetched with the corp id and the secret (of the customer-service or of an app), cached until
 // shortly before it expires, and fetched again (once per call) when the platform answers that it
 // is invalid or expired (errcodes 40014, 42001, 41001, 42009). Transient failures (network, HTTP
-// 5xx, errcode -1 "system busy", 45009 "too frequent") are retried with exponential backoff.
+// 5xx, errcode -1 "system busy", 45009 "too frequent", 45033 "too many at once") are retried with exponential backoff.
 //
 // Thread-safe: calls may come from several threads; the token cache has its own lock.
 #ifndef KEFU_ADAPTERS_WECOM_WECOM_API_H_
@@ -69,6 +70,9 @@ struct WeComOutgoing {
   std::vector<std::pair<std::string, std::string>> menu;  // click items: (id, content)
 };
 
+// `s` with every byte but letters, digits and -_.~ percent-encoded, for a query value.
+std::string WeComUrlEncode(std::string_view s);
+
 // A WeCom errcode in a Status message reads "wecom errcode N: errmsg".
 class WeComClient {
  public:
@@ -86,6 +90,13 @@ class WeComClient {
   // A text answering an event's code (the enter_session welcome_code). As SendMsg.
   Status SendMsgOnEvent(std::string_view code, std::string_view msgid, std::string_view text);
 
+  // Any call: GET `path` with `query` ("a=1&b=2", values URL-encoded by the caller; the token is
+  // appended), or POST the JSON `body` to `path`. Returns the body of an errcode-0 answer.
+  // Unavailable when a transient failure outlived the retries; Unauthenticated when the token
+  // could not be had; InvalidArgument naming the errcode when WeCom refused the call.
+  Result<std::string> Get(const std::string& path, const std::string& query);
+  Result<std::string> Post(const std::string& path, const std::string& body);
+
   // Tokens fetched so far (tests check the cache).
   uint64_t token_fetches() const { return token_fetches_.load(); }
 
@@ -96,8 +107,9 @@ class WeComClient {
   };
   Result<Reply> Request(const std::string& method, const std::string& path_and_query, const std::string& body);
   Result<std::string> AccessToken(bool force_refresh);
-  // POSTs `body` to `path` with the access token; returns the body of an errcode-0 answer.
-  Result<std::string> Call(const std::string& path, const std::string& body);
+  // `method` `path` with the access token (and `query`, `body`); as Get and Post.
+  Result<std::string> Call(const std::string& method, const std::string& path, const std::string& query,
+                           const std::string& body);
 
   std::string origin_;  // scheme://host[:port]
   std::string prefix_;  // a path before /cgi-bin, usually ""

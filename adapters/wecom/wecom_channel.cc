@@ -8,26 +8,14 @@
 #include <set>
 
 #include "adapters/http_internal.h"
+#include "adapters/wecom/wecom_callback.h"
 #include "adapters/wecom/wecom_crypto.h"
-#include "adapters/wecom/wecom_xml.h"
+#include "adapters/wecom/wecom_text.h"
 #include "base/json.h"
 #include "base/utf8.h"
 
 namespace kefu {
 namespace {
-
-// What the conversation shows for a customer's message that is not text (WeCom msgtype).
-std::string MediaPlaceholder(const std::string& msgtype) {
-  static const std::pair<const char*, const char*> kNames[] = {
-      {"image", "图片 image"}, {"voice", "语音 voice message"}, {"video", "视频 video"}, {"file", "文件 file"},
-      {"location", "位置 location"}, {"link", "链接 link"}, {"business_card", "名片 contact card"},
-      {"miniprogram", "小程序 mini program"}, {"channels", "视频号 channels post"}};
-  std::string name = "消息 message (" + msgtype.substr(0, 32) + ")";
-  for (const auto& [type, label] : kNames) {
-    if (msgtype == type) name = label;
-  }
-  return "[" + name + " — sent in WeCom, open it in the WeCom client]";
-}
 
 constexpr char kCallbackRoute[] = "/v1/channels/wecom/{desk}/callback";
 constexpr size_t kMaxMenuItems = 10;      // WeCom: a msgmenu has at most 10 items
@@ -43,40 +31,6 @@ std::string CursorKey(std::string_view desk, std::string_view kfid) { return Pre
 std::string PendingKey(std::string_view desk, std::string_view kfid) { return Prefix(desk) + "pending/" + std::string(kfid); }
 std::string SeenKey(std::string_view desk, std::string_view msgid) { return Prefix(desk) + "seen/" + std::string(msgid); }
 std::string UserKey(std::string_view desk, std::string_view user) { return Prefix(desk) + "user/" + std::string(user); }
-
-// WeCom's ids: open_kfid, external_userid. Letters, digits, '_' and '-' (kept strict: they are
-// parts of store keys and of the customer id).
-bool IsWeComId(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
-
-// The longest prefix of `s` of at most `max_bytes` that ends on a UTF-8 character boundary.
-std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
-  if (s.size() <= max_bytes) return s;
-  size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return s.substr(0, end);
-}
-
-// `text` in parts of at most `max_bytes`, cut at line ends where possible, never inside a
-// UTF-8 character.
-std::vector<std::string> SplitText(std::string_view text, size_t max_bytes) {
-  std::vector<std::string> parts;
-  while (!text.empty()) {
-    std::string_view part = Utf8Prefix(text, max_bytes);
-    if (part.size() < text.size()) {
-      const size_t nl = part.rfind('\n');
-      if (nl != std::string_view::npos && nl > part.size() / 2) part = part.substr(0, nl + 1);
-    }
-    if (part.empty()) break;  // max_bytes smaller than one character
-    parts.emplace_back(part);
-    text.remove_prefix(part.size());
-  }
-  return parts;
-}
 
 Status Transient(const Status& s) {
   return s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kIOError ? s : Status::OK();
@@ -184,26 +138,14 @@ WeComChannel::Stats WeComChannel::stats() const {
 // ---- HTTP ------------------------------------------------------------------------------------------
 
 void WeComChannel::RegisterRoutes(HttpApi* api) {
-  api->AddRoute("GET", kCallbackRoute, RouteAuth::kPublic, 0, [this](HttpCall& c) {
-    const httplib::Request& req = c.request;
-    // Query values are URL-decoded with '+' read as a space; base64 has no spaces, so a '+' that
-    // WeCom did not escape is restored here.
-    std::string echostr = req.get_param_value("echostr");
-    std::replace(echostr.begin(), echostr.end(), ' ', '+');
-    auto plain = VerifyUrl(c.Param("desk"), req.get_param_value("msg_signature"), req.get_param_value("timestamp"),
-                           req.get_param_value("nonce"), echostr);
-    if (!plain.ok()) return SendError(c.response, plain.status());
-    c.response.status = 200;
-    c.response.set_content(*plain, "text/plain; charset=utf-8");
-  });
-  api->AddRoute("POST", kCallbackRoute, RouteAuth::kPublic, options_.max_callback_bytes, [this](HttpCall& c) {
-    const httplib::Request& req = c.request;
-    Status s = HandleCallback(c.Param("desk"), req.get_param_value("msg_signature"), req.get_param_value("timestamp"),
-                              req.get_param_value("nonce"), req.body);
-    if (!s.ok()) return SendError(c.response, s);
-    c.response.status = 200;  // an empty answer: WeCom expects no passive reply
-    c.response.set_content("", "text/plain; charset=utf-8");
-  });
+  AddWeComCallbackRoutes(
+      api, kCallbackRoute, options_.max_callback_bytes,
+      [this](std::string_view desk, const CallbackParams& p, std::string_view echostr) {
+        return VerifyUrl(desk, p.msg_signature, p.timestamp, p.nonce, echostr);
+      },
+      [this](std::string_view desk, const CallbackParams& p, std::string_view body) {
+        return HandleCallback(desk, p.msg_signature, p.timestamp, p.nonce, body);
+      });
 }
 
 Result<std::string> WeComChannel::VerifyUrl(std::string_view desk, std::string_view msg_signature,
@@ -211,15 +153,9 @@ Result<std::string> WeComChannel::VerifyUrl(std::string_view desk, std::string_v
                                             std::string_view echostr) {
   Desk* d = FindDesk(desk);
   if (d == nullptr) return Status::NotFound("no WeCom channel on this desk");
-  const int64_t now = clock_->NowMicros() / kMicrosPerSecond;
-  Status fresh = replays_.Check(timestamp, nonce, msg_signature, now);
-  auto plain = fresh.ok() ? d->crypto->VerifyAndDecrypt(msg_signature, timestamp, nonce, echostr)
-                          : Result<std::string>(fresh);
-  if (!plain.ok()) {
-    counters_.rejected.fetch_add(1);
-    return plain;
-  }
-  replays_.Remember(timestamp, nonce, msg_signature, now);
+  const CallbackParams p{std::string(msg_signature), std::string(timestamp), std::string(nonce)};
+  auto plain = OpenUrlVerification(*d->crypto, &replays_, p, echostr, clock_->NowMicros() / kMicrosPerSecond);
+  if (!plain.ok()) counters_.rejected.fetch_add(1);
   return plain;
 }
 
@@ -232,14 +168,8 @@ Status WeComChannel::HandleCallback(std::string_view desk, std::string_view msg_
     return s;
   };
   const int64_t now_seconds = clock_->NowMicros() / kMicrosPerSecond;
-  if (Status fresh = replays_.Check(timestamp, nonce, msg_signature, now_seconds); !fresh.ok()) return reject(fresh);
-  auto outer = ParseFlatXml(body, options_.max_callback_bytes);
-  if (!outer.ok()) return reject(outer.status());
-  auto encrypted = outer->find("Encrypt");
-  if (encrypted == outer->end()) return reject(Status::InvalidArgument("wecom: the callback has no Encrypt"));
-  auto plain = d->crypto->VerifyAndDecrypt(msg_signature, timestamp, nonce, encrypted->second);
-  if (!plain.ok()) return reject(plain.status());
-  auto inner = ParseFlatXml(*plain, options_.max_callback_bytes);
+  const CallbackParams p{std::string(msg_signature), std::string(timestamp), std::string(nonce)};
+  auto inner = OpenCallback(*d->crypto, &replays_, p, body, options_.max_callback_bytes, now_seconds);
   if (!inner.ok()) return reject(inner.status());
   auto field = [&](const char* name) {
     auto it = inner->find(name);
@@ -653,15 +583,8 @@ Status WeComChannel::OnCustomerText(Desk& d, const WeComMessage& m) {
   record->quota = options_.max_sends_per_customer_message;
   KEFU_RETURN_IF_ERROR(SaveRecord(d, key, *record));
 
-  std::string text(m.text);
-  if (!IsValidUtf8(text)) text = SanitizeUtf8(text);
-  size_t pos = 0, chars = 0;
-  while (pos < text.size() && chars < static_cast<size_t>(d.max_message_chars)) {
-    DecodeUtf8(text, &pos);
-    ++chars;
-  }
-  text.resize(pos);  // WeCom allows longer texts than the desk: the rest is cut off
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return Status::OK();
+  const std::string text = CustomerText(m.text, static_cast<size_t>(d.max_message_chars));
+  if (text.empty()) return Status::OK();
   CustomerMessageRequest req;
   req.conversation_id = record->conversation;
   req.text = text;
