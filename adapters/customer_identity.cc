@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <memory>
+#include <utility>
 
 #include "engine/auth.h"
 
@@ -103,6 +104,33 @@ Result<CustomerIdentity> VerifyIdentityJwt(std::string_view token, std::string_v
   std::unique_ptr<char, CharFree> claims(jwt_get_grants_json(jwt.get(), nullptr));
   if (claims == nullptr) return Refused("no claims");
   return ReadClaims(claims.get(), now_seconds, rules);
+}
+
+Result<std::string> SignIdentityJwt(const CustomerIdentity& who, std::string_view secret, int64_t now_seconds,
+                                    int64_t lifetime_seconds) {
+  if (secret.empty()) return Status::InvalidArgument("no secret to sign with");
+  if (who.user_id.empty()) return Status::InvalidArgument("no user id (sub) to sign");
+  if (lifetime_seconds < 1 || lifetime_seconds > IdentityRules{}.max_lifetime_seconds) {
+    return Status::InvalidArgument("the lifetime must be 1 second to " +
+                                   std::to_string(IdentityRules{}.max_lifetime_seconds) + " seconds");
+  }
+  jwt_t* raw = nullptr;
+  if (jwt_new(&raw) != 0) return Status::ResourceExhausted("no memory for a JWT");
+  std::unique_ptr<jwt_t, JwtFree> jwt(raw);
+  int failed = jwt_add_grant(jwt.get(), "sub", who.user_id.c_str());
+  failed |= jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(now_seconds));
+  failed |= jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(now_seconds + lifetime_seconds));
+  const std::pair<const char*, const std::string*> profile[] = {
+      {"name", &who.name}, {"email", &who.email}, {"department", &who.department}};
+  for (const auto& [claim, value] : profile) {
+    if (!value->empty()) failed |= jwt_add_grant(jwt.get(), claim, value->c_str());
+  }
+  failed |= jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
+                        static_cast<int>(secret.size()));
+  if (failed != 0) return Status::InvalidArgument("libjwt refused a claim or the key");
+  std::unique_ptr<char, CharFree> text(jwt_encode_str(jwt.get()));
+  if (text == nullptr) return Status::InvalidArgument("libjwt could not encode the JWT");
+  return std::string(text.get());
 }
 
 Result<CustomerIdentity> ReadCustomerIdentity(const JsonObject& customer, const DeskIdentity& desk, int64_t now_seconds,

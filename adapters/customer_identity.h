@@ -57,6 +57,14 @@ struct IdentityRules {
 Result<CustomerIdentity> VerifyIdentityJwt(std::string_view token, std::string_view secret, int64_t now_seconds,
                                            const IdentityRules& rules = {});
 
+// Signs `who` (sub = user_id; name, email and department when not empty) as an HS256 JWT under
+// `secret`, issued at `now_seconds` and expiring `lifetime_seconds` later: what an app's backend
+// mints (docs/channels.md), here for the demo intranet page (adapters/web_assets.h), and what
+// VerifyIdentityJwt accepts. InvalidArgument for an empty secret or user id, or a lifetime
+// outside 1..IdentityRules' default max_lifetime_seconds.
+Result<std::string> SignIdentityJwt(const CustomerIdentity& who, std::string_view secret, int64_t now_seconds,
+                                    int64_t lifetime_seconds);
+
 // Reads and verifies the start route's "customer" object against `desk`. `*link_token` receives
 // its link_token (""). InvalidArgument for a malformed object (naming the field), Unauthenticated
 // for an identity that does not verify.

@@ -489,6 +489,13 @@ void HttpApi::RegisterRoutes() {
 
   // --- Web channel: the widget, its demo pages and the agent console (adapters/web_assets.h) ---
   AddWebRoutes(this);
+  AddRoute("GET", "/intranet", A::kPublic, 0, [this](HttpCall& c) {
+    const auto desks = DeskEdges();
+    const auto hr = desks->find("hr");
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    ServeDemoIntranet(c, hr == desks->end() ? std::string_view() : std::string_view(hr->second.identity.secret), now);
+  });
 }
 
 // ---- Handlers ----------------------------------------------------------------------------------------

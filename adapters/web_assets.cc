@@ -4,7 +4,9 @@
 #include <cassert>
 #include <string>
 
+#include "adapters/customer_identity.h"
 #include "adapters/http_api.h"
+#include "adapters/http_internal.h"
 
 namespace kefu {
 namespace {
@@ -61,7 +63,31 @@ void ServeAsset(HttpCall& call, const WebRoute& route, const WebAsset& asset) {
   res.set_content(asset.content.data(), asset.content.size(), route.content_type);
 }
 
+// Where demo-intranet.html takes the JWT (inside an attribute: base64url needs no escaping).
+constexpr std::string_view kJwtPlaceholder = "{{demo_employee_jwt}}";
+
 }  // namespace
+
+void ServeDemoIntranet(HttpCall& call, std::string_view hr_secret, int64_t now_seconds) {
+  httplib::Response& res = call.response;
+  const WebAsset* page = FindWebAsset("demo-intranet.html");
+  if (hr_secret != kDemoAppSecret || page == nullptr) return SendError(res, Status::NotFound("no such page"));
+  CustomerIdentity employee;
+  employee.user_id = std::string(kDemoEmployeeId);
+  employee.name = "Wang Fang";
+  employee.email = "wang.fang@acme.example";
+  employee.department = "Finance";
+  auto jwt = SignIdentityJwt(employee, hr_secret, now_seconds, kDemoJwtLifetimeSeconds);
+  if (!jwt.ok()) return SendError(res, jwt.status());
+  std::string html(page->content);
+  const size_t at = html.find(kJwtPlaceholder);
+  assert(at != std::string::npos && "demo-intranet.html has the placeholder");
+  if (at != std::string::npos) html.replace(at, kJwtPlaceholder.size(), *jwt);
+  ReplaceHeader(res, "Cache-Control", "no-store");  // a fresh JWT each time
+  ReplaceHeader(res, "Content-Security-Policy", kWebPageCsp);
+  res.status = 200;
+  res.set_content(html, "text/html; charset=utf-8");
+}
 
 const WebAsset* FindWebAsset(std::string_view name) {
   const auto& assets = EmbeddedWebAssets();

@@ -4,13 +4,26 @@
 //
 // Attributes: data-desk (required), data-locale ("zh" or "en"; default: the page's lang, then the
 // browser's), data-title (the panel's title), data-api (kefu's base URL; default: where this
-// script came from). Plain JavaScript, no dependencies, no build step.
+// script came from), data-user-jwt (a signed-in employee or user: an HS256 JWT minted by the
+// page's backend with the desk's app_secret, docs/channels.md). Plain JavaScript, no dependencies,
+// no build step.
+//
+// Commands, for single-page apps (docs/web.md), through the global `kefu` function; calls made
+// before this script loaded wait in `kefu.q` (the snippet in docs/web.md), later ones run at once:
+//
+//   kefu('identify', jwt[, desk])  the person signed in: start or resume their own conversation,
+//                                  bringing along the anonymous one on this device
+//   kefu('logout'[, desk])         the person signed out: forget their conversation on this device
+//   kefu('open'[, desk]), kefu('close'[, desk])
 //
 // How it works (docs/web.md): the panel lives in a shadow DOM, so the host page's styles do not
 // reach it and its styles do not leak out. The conversation id and customer token are kept in
 // localStorage per desk, so a reload or a visit next week continues the conversation. Live updates
 // come over SSE read with fetch (EventSource cannot send the Authorization header), resumed with
 // Last-Event-ID after a drop, and fall back to the long-poll route when streaming does not work.
+// A signed-in person's conversation is the server's: each page load resumes it with their JWT
+// (on any device), and a JWT the server refuses (401: expired, wrongly signed) starts nothing
+// anonymous and drops nothing: the widget says so and waits for a valid sign-in.
 // Every text shown is set with textContent: nothing from the server or the customer is parsed as
 // HTML.
 (() => {
@@ -61,6 +74,8 @@
       busy: 'Too many requests. Please wait a moment.',
       links: 'Links',
       unread: (n) => `${n} new`,
+      identityRefused: 'We could not confirm that you are signed in (your sign-in may have expired). ' +
+        'Reload the page or sign in again to continue your conversation; nothing in it is lost.',
     },
     zh: {
       title: '在线客服',
@@ -95,6 +110,7 @@
       busy: '请求过于频繁，请稍候。',
       links: '相关链接',
       unread: (n) => `${n} 条新消息`,
+      identityRefused: '无法确认您的登录身份（登录可能已过期）。请刷新页面或重新登录后继续对话，之前的对话内容不会丢失。',
     },
   };
 
@@ -107,6 +123,7 @@
   const apiBase = (script.dataset.api || new URL(script.src, location.href).origin).replace(/\/+$/, '');
   const title = script.dataset.title || t.title;
   const storageKey = `kefu.widget.${desk}`;
+  const startPath = `/v1/desks/${encodeURIComponent(desk)}/conversations`;
 
   // ---- Small helpers ---------------------------------------------------------------------------
 
@@ -147,10 +164,28 @@
       : '';
   }
 
+  // The `sub` claim of a JWT, read without verifying it (the server verifies): only to tell whether
+  // the conversation kept on this device is this person's. "" when unreadable.
+  function subjectOf(jwt) {
+    try {
+      const part = String(jwt).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const bytes = Uint8Array.from(atob(part + '='.repeat((4 - (part.length % 4)) % 4)), (c) => c.charCodeAt(0));
+      const sub = JSON.parse(new TextDecoder().decode(bytes)).sub;
+      return typeof sub === 'string' ? sub : '';
+    } catch {
+      return '';
+    }
+  }
+
+  // The conversation kept on this device: {id, token, open, user} (`user`: the signed-in person's
+  // sub, "" for an anonymous visitor).
   function loadSaved() {
     try {
       const saved = JSON.parse(localStorage.getItem(storageKey) || 'null');
-      if (saved && typeof saved.id === 'string' && typeof saved.token === 'string') return saved;
+      if (saved && typeof saved.id === 'string' && typeof saved.token === 'string') {
+        if (typeof saved.user !== 'string') saved.user = '';
+        return saved;
+      }
     } catch {
       // storage unavailable or corrupt: start afresh
     }
@@ -159,7 +194,8 @@
 
   function save() {
     try {
-      localStorage.setItem(storageKey, JSON.stringify({ id: state.conv.id, token: state.conv.token, open: state.open }));
+      localStorage.setItem(storageKey,
+        JSON.stringify({ id: state.conv.id, token: state.conv.token, open: state.open, user: state.conv.user || '' }));
     } catch {
       // private mode: the conversation lasts as long as the page
     }
@@ -184,7 +220,7 @@
 
   async function api(method, path, body) {
     const headers = { Accept: 'application/json' };
-    if (state.conv) headers.Authorization = `Bearer ${state.conv.token}`;
+    if (state.conv && path !== startPath) headers.Authorization = `Bearer ${state.conv.token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;
     try {
@@ -216,7 +252,9 @@
   // ---- State -----------------------------------------------------------------------------------
 
   const state = {
-    conv: null,          // {id, token}
+    conv: null,          // {id, token, user}: user is the signed-in person's sub, "" when anonymous
+    identity: null,      // {jwt, sub} of data-user-jwt or kefu('identify'), null when anonymous
+    refused: false,      // the server refused the identity (401): nothing can be sent until a new one
     view: null,          // the conversation view (docs/api.md "Conversation")
     seen: new Map(),     // seq -> rendered element
     lastSeq: 0,
@@ -320,6 +358,7 @@
   }
 
   function authorName(m) {
+    if (m.author_name) return m.author_name;  // the agent's display name when they wrote
     const v = state.view;
     if (v && v.assignee && v.assignee === m.author && v.assignee_name) return v.assignee_name;
     return m.author || t.agent;
@@ -460,6 +499,7 @@
     }
 
     personBtn.hidden = s === 'queued' || s === 'agent';
+    showRefused();
     if (!state.thanking) {
       rate.hidden = !view.can_rate;
       rateLabel.textContent = t.rateAsk;
@@ -499,30 +539,140 @@
   }
 
   async function startOrRestore() {
-    const saved = loadSaved();
-    if (saved) {
-      state.conv = { id: saved.id, token: saved.token };
-      try {
-        const data = await api('GET', convPath());
-        await loadHistory();
-        state.ready = true;
-        applyView(data.conversation);
-        return;
-      } catch (e) {
-        if (e.status !== 401 && e.status !== 404) {
-          state.conv = null;
-          throw e;
-        }
-        forget();  // the conversation is gone (another server, deleted data): start a new one
-        state.conv = null;
-      }
+    let saved = loadSaved();
+    const who = state.identity;
+    if (saved && saved.user && (!who || who.sub !== saved.user)) {
+      // A signed-in person's conversation opens only for them (a shared computer, a public page
+      // after signing out); it stays theirs on the server.
+      forget();
+      saved = null;
     }
-    const data = await api('POST', `/v1/desks/${encodeURIComponent(desk)}/conversations`, { channel: 'web', locale });
-    state.conv = { id: data.conversation_id, token: data.customer_token };
+    // This device's own conversation continues with its token (for a signed-in person, the token
+    // their earlier sign-in got here); anything else starts through the start route.
+    if (saved && saved.user === (who ? who.sub : '') && (await restore(saved))) return;
+    if (who) return startIdentified(saved && !saved.user ? saved : null);
+    const data = await api('POST', startPath, { channel: 'web', locale });
+    state.conv = { id: data.conversation_id, token: data.customer_token, user: '' };
     save();
     addMessages(data.messages);
     state.ready = true;
     applyView(data.conversation);
+  }
+
+  // Loads the saved conversation; false when the server no longer knows it (forgotten here).
+  async function restore(saved) {
+    state.conv = { id: saved.id, token: saved.token, user: saved.user };
+    try {
+      const data = await api('GET', convPath());
+      await loadHistory();
+      state.ready = true;
+      applyView(data.conversation);
+      return true;
+    } catch (e) {
+      state.conv = null;
+      if (e.status !== 401 && e.status !== 404) throw e;
+      forget();  // the conversation is gone (another server, deleted data): start a new one
+      return false;
+    }
+  }
+
+  // Starts or resumes the signed-in person's own conversation. `anonymous`: the anonymous
+  // conversation of this device ({id, token}) to bring along (the server's link_token), or null.
+  // A 401 leaves everything as it was and shows why (state.refused); other errors are thrown.
+  async function startIdentified(anonymous) {
+    const who = state.identity;
+    const customer = { jwt: who.jwt };
+    if (anonymous) customer.link_token = anonymous.token;
+    let data;
+    try {
+      data = await api('POST', startPath, { channel: 'web', locale, customer });
+    } catch (e) {
+      if (e.status === 401 && state.identity === who) {
+        state.refused = true;
+        showRefused();
+      }
+      throw e;
+    }
+    if (state.identity !== who) return;  // another identify() meanwhile: it starts anew
+    state.refused = false;
+    if (!state.conv || state.conv.id !== data.conversation_id) clearLog();
+    state.conv = { id: data.conversation_id, token: data.customer_token, user: who.sub };
+    save();
+    addMessages(data.messages);
+    await loadHistory();
+    state.ready = true;
+    applyView(data.conversation);
+    showRefused();
+  }
+
+  // Forgets the messages shown (another conversation takes the panel).
+  function clearLog() {
+    stopLive();
+    list.replaceChildren();
+    state.seen.clear();
+    state.lastSeq = 0;
+    state.view = null;
+    state.unread = 0;
+    updateBadge();
+  }
+
+  // While the identity is refused the composer is off and the reason stays in view.
+  function showRefused() {
+    for (const c of [input, sendBtn, personBtn]) c.disabled = state.refused && !state.ready;
+    if (state.refused) showError(t.identityRefused);
+  }
+
+  // kefu('identify', jwt): the person signed in (or their JWT was renewed). An anonymous
+  // conversation of this page becomes theirs at once; otherwise theirs starts when the panel opens.
+  async function identify(jwt) {
+    if (typeof jwt !== 'string' || jwt.split('.').length !== 3) {
+      console.error('kefu widget: identify needs the JWT (a string header.payload.signature)');
+      return;
+    }
+    const sub = subjectOf(jwt);
+    const before = state.identity;
+    state.identity = { jwt, sub };
+    if (before && before.sub === sub && !state.refused) return;  // the same person: the JWT serves the next start
+    if (state.starting) await state.starting.catch(() => {});
+    if (!state.identity || state.identity.jwt !== jwt) return;  // superseded meanwhile
+    if (state.conv && state.conv.user && state.conv.user !== sub) {
+      // Someone else signed in on this page: the previous person's conversation leaves the panel.
+      forget();
+      clearLog();
+      state.conv = null;
+      state.ready = false;
+    }
+    const anonymous = state.conv && !state.conv.user ? state.conv : null;
+    state.refused = false;
+    showRefused();
+    if (!anonymous && !state.open) return;
+    const run = startIdentified(anonymous);  // meanwhile the anonymous conversation goes on
+    state.starting = run;
+    try {
+      await run;
+      showError('');
+    } catch (e) {
+      // Refused or unreachable: the anonymous conversation of this page goes on as it was.
+      showError(state.refused ? t.identityRefused : errorText(e));
+      showRefused();
+    } finally {
+      if (state.starting === run) state.starting = null;
+    }
+    syncLive();
+  }
+
+  // kefu('logout'): the person signed out; their conversation stays theirs on the server.
+  function logout() {
+    state.identity = null;
+    state.refused = false;
+    forget();
+    clearLog();
+    state.conv = null;
+    state.ready = false;
+    showRefused();
+    showError('');
+    applyView({ state: 'new' });
+    if (state.open) ensureConversation().catch((e) => showError(errorText(e)));
   }
 
   async function loadHistory() {
@@ -642,14 +792,19 @@
   }
 
   function syncLive() {
-    const live = state.live;
     if (wantLive()) {
-      if (!live.abort) startLive();
-    } else if (live.abort) {
-      live.gen++;
-      live.abort.abort();
-      live.abort = null;
+      if (!state.live.abort) startLive();
+    } else {
+      stopLive();
     }
+  }
+
+  function stopLive() {
+    const live = state.live;
+    if (!live.abort) return;
+    live.gen++;
+    live.abort.abort();
+    live.abort = null;
   }
 
   function startLive() {
@@ -796,7 +951,7 @@
       save();
       showError('');
     } catch (e) {
-      showError(errorText(e));
+      showError(state.refused ? t.identityRefused : errorText(e));
     }
     syncLive();
     scrollToEnd();
@@ -847,8 +1002,17 @@
 
   function mount() {
     document.body.appendChild(host);
+    if (script.dataset.userJwt) {
+      state.identity = { jwt: script.dataset.userJwt, sub: subjectOf(script.dataset.userJwt) };
+    }
+    runQueuedCommands();
     const saved = loadSaved();
     if (!saved) return;
+    // Someone else's conversation, or a signed-in person's on a page without their sign-in: not restored.
+    if (saved.user && (!state.identity || state.identity.sub !== saved.user)) {
+      forget();
+      return;
+    }
     // A returning customer: restore quietly (unread badge, live replies while queued or served).
     if (saved.open) {
       openPanel();
@@ -857,7 +1021,39 @@
     }
   }
 
-  window.kefuWidget[desk] = { open: openPanel, close: closePanel };
+  // ---- The global command function: kefu('identify', jwt), ... ---------------------------------
+
+  const commands = { identify, logout, open: openPanel, close: closePanel };
+
+  function runCommand(args) {
+    const [name, ...rest] = Array.from(args);
+    const command = commands[name];
+    if (!command) {
+      console.error(`kefu widget: unknown command ${JSON.stringify(name)}`);
+      return;
+    }
+    // The desk is the last argument when given (identify's JWT comes first).
+    const target = name === 'identify' ? rest[1] : rest[0];
+    if (target !== undefined && target !== desk) return;
+    Promise.resolve(command(...(name === 'identify' ? [rest[0]] : []))).catch(() => {});
+  }
+
+  // Calls made before the script loaded (kefu.q) run once, in order, for every widget of the page.
+  function runQueuedCommands() {
+    const queued = (window.kefu && window.kefu.q) || [];
+    for (const args of queued) runCommand(args);
+  }
+
+  window.kefuWidget[desk] = { open: openPanel, close: closePanel, identify, logout, run: runCommand };
+  if (!window.kefu || !window.kefu.isWidget) {
+    const queued = (window.kefu && window.kefu.q) || [];
+    const kefu = (...args) => {
+      for (const w of Object.values(window.kefuWidget)) if (w && w.run) w.run(args);
+    };
+    kefu.q = queued;  // kept for a widget of another desk that loads later
+    kefu.isWidget = true;
+    window.kefu = kefu;
+  }
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount, { once: true });
 

@@ -1,8 +1,12 @@
 // The web channel's routes (adapters/web_assets.h) over real sockets: the pages and scripts are
 // served from the binary with the right types, a CSP suited to each, ETag revalidation, and the two
-// agent routes the console relies on (heartbeat, the desk's stats).
+// agent routes the console relies on (heartbeat, the desk's stats), and the demo intranet page's
+// signed employee (issue 19).
 #include <doctest/doctest.h>
 
+#include <chrono>
+
+#include "adapters/customer_identity.h"
 #include "adapters/web_assets.h"
 #include "tests/http/http_fixture.h"
 
@@ -11,7 +15,7 @@ namespace {
 
 TEST_CASE("every file the routes name is embedded in the binary") {
   for (const char* name : {"widget.js", "console.html", "console.js", "console.css", "demo-hr.html", "demo-hr-zh.html",
-                           "demo-shop.html", "demo.css", "favicon.svg"}) {
+                           "demo-intranet.html", "demo-shop.html", "demo.css", "favicon.svg"}) {
     const WebAsset* asset = FindWebAsset(name);
     REQUIRE_MESSAGE(asset != nullptr, name);
     CHECK(!asset->content.empty());
@@ -72,6 +76,64 @@ TEST_CASE("files are revalidated by ETag: 304 without a body when unchanged") {
   auto other = c->Get("/widget.js", {{"If-None-Match", "\"something-else\""}});
   REQUIRE(other);
   CHECK(other->status == 200);
+}
+
+// The demo intranet page signs its employee only for an hr desk whose secret is the published demo
+// one (kefu.demo.json): a desk with a real secret, or none, never signs anybody there.
+TEST_CASE("the demo intranet page carries a fresh JWT of the demo employee only with the demo secret") {
+  {
+    TestServer server;  // the fixture's hr desk has no app_secret
+    CHECK(server.Client()->Get("/intranet")->status == 404);
+  }
+  for (const char* secret : {"a-real-secret", "demo-app-secret-change-me-not"}) {
+    TestServer::Setup setup;
+    setup.desks[1].app_secret = secret;
+    TestServer server(std::move(setup));
+    CHECK_MESSAGE(server.Client()->Get("/intranet")->status == 404, secret);
+  }
+  TestServer::Setup setup;
+  setup.desks[1].app_secret = std::string(kDemoAppSecret);
+  TestServer server(std::move(setup));
+  auto c = server.Client();
+  auto page = c->Get("/intranet");
+  REQUIRE(page);
+  REQUIRE(page->status == 200);
+  CHECK(page->get_header_value("Content-Type") == "text/html; charset=utf-8");
+  CHECK(page->get_header_value("Content-Security-Policy") == kWebPageCsp);
+  CHECK(page->get_header_value("Cache-Control") == "no-store");
+  CHECK(page->body.find("{{") == std::string::npos);
+  const std::string marker = "data-user-jwt=\"";
+  const size_t at = page->body.find(marker);
+  REQUIRE(at != std::string::npos);
+  const size_t from = at + marker.size();
+  const std::string jwt = page->body.substr(from, page->body.find('"', from) - from);
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  auto who = VerifyIdentityJwt(jwt, kDemoAppSecret, now);
+  REQUIRE_MESSAGE(who.ok(), who.status().ToString());
+  CHECK(who->user_id == kDemoEmployeeId);
+  CHECK(who->name == "Wang Fang");
+  CHECK(who->department == "Finance");
+  CHECK(who->expires_at - now <= kDemoJwtLifetimeSeconds);
+  CHECK(who->expires_at - now >= kDemoJwtLifetimeSeconds - 60);
+  // The start route takes it: the employee's conversation, their profile for agents.
+  auto started = PostJson(*c, "/v1/desks/hr/conversations", R"({"customer":{"jwt":")" + jwt + "\"}}");
+  REQUIRE(started);
+  CHECK(started->status == 201);
+  CHECK(!VerifyIdentityJwt(jwt, "another-secret", now).ok());
+}
+
+TEST_CASE("SignIdentityJwt refuses what VerifyIdentityJwt could never accept") {
+  CustomerIdentity who;
+  who.user_id = "emp-1";
+  CHECK(SignIdentityJwt(who, "", 0, 60).status().code() == Status::Code::kInvalidArgument);
+  CHECK(SignIdentityJwt(who, "s", 0, 0).status().code() == Status::Code::kInvalidArgument);
+  CHECK(SignIdentityJwt(who, "s", 0, 24 * 3600 + 1).status().code() == Status::Code::kInvalidArgument);
+  CHECK(SignIdentityJwt(CustomerIdentity{}, "s", 0, 60).status().code() == Status::Code::kInvalidArgument);
+  auto jwt = SignIdentityJwt(who, "s", 1000, 60);
+  REQUIRE(jwt.ok());
+  CHECK(VerifyIdentityJwt(*jwt, "s", 1000).ok());
+  CHECK(!VerifyIdentityJwt(*jwt, "s", 1000 + 60 + 61).ok());  // expired past the clock skew
 }
 
 TEST_CASE("other paths outside /v1 are still JSON 404s; pages refuse other methods") {
