@@ -86,6 +86,7 @@ Status Transition(Conversation& c, ConversationAction action, std::string_view a
 void AddCustomerMessage(Conversation& c, Message m, std::string_view kb_language, int64_t now, Turn* turn) {
   c.last_channel = m.channel;
   c.last_customer_at = now;
+  c.answered_at = 0;  // a new question: not answered yet
   c.last_question = m.text;
   c.language = HasUnspacedText(m.text) || kb_language.rfind("zh", 0) == 0 ? "zh" : "en";
   Append(c, std::move(m), now, turn);
@@ -275,15 +276,32 @@ std::string QueueFullNotice(const Conversation& c) {
              "当前排队人数已满，请稍后再试。");
 }
 
-bool IdleTimerFires(Conversation& c, const DeskSettings& settings, int64_t now) {
-  if (c.state != ConversationState::kBot) {
-    c.idle_due = 0;
+namespace {
+
+// The customer left with their latest question answered: due customer_gone after the last sign of
+// them; 0 when that does not apply.
+int64_t LeftDue(const Conversation& c, const DeskSettings& settings) {
+  if (c.answered_at == 0 || c.answered_at < c.last_customer_at) return 0;
+  return std::max({c.last_activity_at, c.customer_seen_at}) + settings.customer_gone_micros + 1;
+}
+
+}  // namespace
+
+int64_t IdleDue(const Conversation& c, const DeskSettings& settings) {
+  if (c.state != ConversationState::kBot) return 0;
+  const int64_t idle = c.last_activity_at + settings.idle_timeout_micros + 1;
+  const int64_t left = LeftDue(c, settings);
+  return left == 0 ? idle : std::min(idle, left);
+}
+
+bool IdleTimerFires(Conversation& c, const DeskSettings& settings, int64_t now, std::string* reason) {
+  const int64_t due = IdleDue(c, settings);
+  if (due == 0 || now < due) {
+    c.idle_due = due;
     return false;
   }
-  const int64_t due = c.last_activity_at + settings.idle_timeout_micros + 1;
-  if (now >= due) return true;
-  c.idle_due = due;
-  return false;
+  *reason = due == LeftDue(c, settings) ? "left after an answer" : "idle timeout";
+  return true;
 }
 
 bool SlaTimerFires(Conversation& c, const DeskSettings& settings, int64_t now) {

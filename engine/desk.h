@@ -119,10 +119,15 @@ std::string QueueNotice(const Conversation& c, const QueueStatus& q);
 // ... when the line is full.
 std::string QueueFullNotice(const Conversation& c);
 
-// The idle timer of `c` fired at `now`: true when the conversation should resolve (the bot served
-// it and nothing happened for the desk's idle timeout). Otherwise sets `c.idle_due` to when it is
-// due again (0 when the conversation no longer needs the timer).
-bool IdleTimerFires(Conversation& c, const DeskSettings& settings, int64_t now);
+// When the idle timer of a conversation the bot serves is due: after the desk's idle timeout of
+// silence, or sooner, the desk's customer_gone time after the customer left (no message and the
+// widget not seen open) with their latest question answered. 0 when the bot does not serve it.
+int64_t IdleDue(const Conversation& c, const DeskSettings& settings);
+
+// The idle timer of `c` fired at `now`: true when the conversation should resolve as the bot's,
+// with `*reason` "idle timeout" or "left after an answer". Otherwise sets `c.idle_due` to when it
+// is due again (0 when the conversation no longer needs the timer).
+bool IdleTimerFires(Conversation& c, const DeskSettings& settings, int64_t now, std::string* reason);
 // The SLA timer of `c` fired: true when the first human response is now late (the breach is
 // recorded on `c`); clears the timer either way.
 bool SlaTimerFires(Conversation& c, const DeskSettings& settings, int64_t now);

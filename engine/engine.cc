@@ -204,9 +204,13 @@ void Op::QueueChanged(std::string_view desk, bool positions_moved) {
 
 Status Op::WriteSlot(Slot& s) {
   Conversation& c = s.c;
-  // A conversation the bot serves always has its idle timer armed.
-  if (c.state == ConversationState::kBot && c.idle_due == 0) {
-    if (const DeskRuntime* d = impl.Desk(c.desk)) c.idle_due = c.last_activity_at + d->config().settings.idle_timeout_micros + 1;
+  // A conversation the bot serves always has its idle timer armed, early enough for a customer
+  // who leaves after an answer (the timer re-arms itself when it fires early).
+  if (c.state == ConversationState::kBot) {
+    if (const DeskRuntime* d = impl.Desk(c.desk)) {
+      const int64_t due = IdleDue(c, d->config().settings);
+      if (c.idle_due == 0 || due < c.idle_due) c.idle_due = due;
+    }
   }
   std::string bytes = EncodeConversation(c);
   if (!s.before || bytes != s.before_bytes) {

@@ -233,6 +233,7 @@ static Status TakeCustomerMessage(Engine::Impl& m, Op& op, DeskRuntime& d, const
       t.events.push_back(std::move(e));
     }
     if (plan.kind == BotPlan::Kind::kReply) {
+      if (!plan.reply.entry_id.empty()) c.answered_at = op.now;
       Append(c, std::move(plan.reply), op.now, &t);
       // Thanks to the bot that served them: the customer's own word that it is resolved (the
       // stats need not wait for the idle timeout). A new conversation's "thanks" proves nothing.
@@ -483,9 +484,12 @@ Result<int64_t> Engine::CustomerSeen(std::string_view conversation_id) {
     const DeskRuntime* d = m.Desk(peek->desk);
     if (d == nullptr) return Status::NotFound("no such conversation");
     every = std::clamp<int64_t>(d->config().settings.customer_gone_micros / 3, kMicrosPerSecond, every);
-    // Only a waiting customer's presence matters (CustomerGone), and a write every half interval
-    // is enough: most calls read and write nothing.
-    if (peek->state != ConversationState::kQueued || op.now - peek->customer_seen_at < every / 2) return Status::OK();
+    // Only a waiting customer's presence matters (CustomerGone), or an answered one's (whether they
+    // left after the answer: IdleDue), and a write every half interval is enough: most calls read
+    // and write nothing.
+    const bool matters = peek->state == ConversationState::kQueued ||
+                         (peek->state == ConversationState::kBot && peek->answered_at != 0);
+    if (!matters || op.now - peek->customer_seen_at < every / 2) return Status::OK();
     auto slot = op.Load(conversation_id);
     if (!slot.ok()) return slot.status();
     (*slot)->c.customer_seen_at = op.now;

@@ -33,9 +33,8 @@ static Status FireTimer(Engine::Impl& m, Op& op, const TimerRow& row) {
       Conversation& c = (*slot)->c;
       if (row.kind == TimerKind::kIdle) {
         if (c.idle_due != row.due) return Status::OK();
-        if (IdleTimerFires(c, settings, op.now)) {
-          return m.Resolve(op, *d, c, &(*slot)->turn, "system", "idle timeout");
-        }
+        std::string reason;
+        if (IdleTimerFires(c, settings, op.now, &reason)) return m.Resolve(op, *d, c, &(*slot)->turn, "system", reason);
         return Status::OK();
       }
       if (c.sla_due != row.due) return Status::OK();

@@ -152,6 +152,7 @@ std::string EncodeConversation(const Conversation& c) {
   w.Field("created", c.created_at);
   Opt(w, "last_customer", c.last_customer_at);
   Opt(w, "seen", c.customer_seen_at);
+  Opt(w, "answered", c.answered_at);
   Opt(w, "last_activity", c.last_activity_at);
   Opt(w, "enqueued", c.enqueued_at);
   Opt(w, "escalated", c.escalated_at);
@@ -190,6 +191,7 @@ Result<Conversation> DecodeConversation(std::string_view json) {
     c.created_at = r.Int("created");
     c.last_customer_at = r.Int("last_customer");
     c.customer_seen_at = r.Int("seen");
+    c.answered_at = r.Int("answered");
     c.last_activity_at = r.Int("last_activity");
     c.enqueued_at = r.Int("enqueued");
     c.escalated_at = r.Int("escalated");

@@ -101,6 +101,7 @@ struct Conversation {
   int64_t created_at = 0;
   int64_t last_customer_at = 0;  // last customer message
   int64_t customer_seen_at = 0;  // last time the customer's widget was seen open (a stream or poll)
+  int64_t answered_at = 0;       // the bot answered the customer's latest question then; 0 when not
   int64_t last_activity_at = 0;  // last message of anyone
   int64_t enqueued_at = 0;       // when it (last) entered the queue
   int64_t escalated_at = 0;      // start of the current human episode; 0 when none

@@ -423,6 +423,37 @@ TEST_CASE("the customer's thanks or a helpful vote on the last answer resolves a
   CHECK(stats->bot_open == 2);  // `first` and `moved_on` are still with the bot
 }
 
+TEST_CASE("a customer who leaves after an answer resolves the conversation as the bot's; one still there does not") {
+  testing::EngineFixture f;  // the shop desk's customer_gone_seconds: 600 (the default)
+  const std::string left = f.Start().conversation_id;
+  REQUIRE(!f.Say(left, "How long does delivery take?").messages.back().entry_id.empty());
+  const std::string reading = f.Start().conversation_id;  // the widget stays open
+  REQUIRE(!f.Say(reading, "How long does delivery take?").messages.back().entry_id.empty());
+  const std::string unanswered = f.Start().conversation_id;  // left, but the bot only clarified
+  CustomerTurn vague = f.Say(unanswered, "order");
+  REQUIRE(vague.messages.back().entry_id.empty());
+  REQUIRE(vague.conversation.state == ConversationState::kBot);
+
+  for (int minute = 1; minute <= 11; ++minute) {
+    f.clock.Advance(kMicrosPerMinute);
+    REQUIRE(f.engine->CustomerSeen(reading).ok());  // its SSE stream, about every 200 s
+    REQUIRE(f.engine->RunTimers().ok());
+  }
+  CHECK(f.View(left).state == ConversationState::kResolved);
+  CHECK(f.View(reading).state == ConversationState::kBot);
+  CHECK(f.View(unanswered).state == ConversationState::kBot);
+  auto stats = f.engine->Stats("shop");
+  REQUIRE(stats.ok());
+  CHECK(stats->resolved_by_bot == 1);
+  CHECK(stats->bot_open == 2);
+
+  f.clock.Advance(30 * kMicrosPerMinute);  // nothing from either for the idle timeout
+  REQUIRE(f.engine->RunTimers().ok());
+  CHECK(f.View(reading).state == ConversationState::kResolved);
+  CHECK(f.View(unanswered).state == ConversationState::kResolved);
+  CHECK(f.Say(left, "and returns?").conversation.state == ConversationState::kBot);  // back again: reopened
+}
+
 TEST_CASE("the unanswered questions are those the bot escalated or a customer voted unhelpful, not what it answered") {
   testing::EngineFixture f;
   const std::string answered = f.Start().conversation_id;
