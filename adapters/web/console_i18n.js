@@ -125,6 +125,8 @@
       'transfer.team_placeholder': 'team',
       'transfer.done': 'Transferred to {target}',
       'transfer.failed': 'Not transferred: {error}',
+      'transfer.offline': 'Not transferred: {target} is not online.',
+      'transfer.full': 'Not transferred: {target} has no free seat.',
       'resolve.done': 'Resolved. The customer is asked to rate.',
       'resolve.failed': 'Not resolved: {error}',
 
@@ -351,6 +353,8 @@
       'transfer.team_placeholder': '团队',
       'transfer.done': '已转接给 {target}',
       'transfer.failed': '未能转接：{error}',
+      'transfer.offline': '未能转接：{target} 当前不在线。',
+      'transfer.full': '未能转接：{target} 的接待量已满。',
       'resolve.done': '已解决，系统会邀请客户评价。',
       'resolve.failed': '未能标记为已解决：{error}',
 

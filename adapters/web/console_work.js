@@ -397,10 +397,11 @@
   $('transfer-cancel').addEventListener('click', () => { $('transfer-form').hidden = true; });
   $('transfer-form').elements.kind.addEventListener('change', fillTransferTargets);
 
-  // The other agents online, by name (a name is shown and typed; the username is sent).
-  function onlineAgents() {
-    return [...S.agents].filter(([username, a]) => username !== S.username && a.presence === 'online')
-      .map(([username, a]) => ({ username, name: a.name || username }));
+  // The other agents kefu told of (presence events), by name: a name is shown and typed, the
+  // username is sent.
+  function otherAgents() {
+    return [...S.agents].filter(([username]) => username !== S.username)
+      .map(([username, a]) => ({ username, name: a.name || username, presence: a.presence }));
   }
 
   function fillTransferTargets() {
@@ -409,7 +410,7 @@
     options.replaceChildren();
     if (form.elements.kind.value === 'agent') {
       form.elements.target.placeholder = t('transfer.agent_placeholder');
-      for (const a of onlineAgents()) options.appendChild(el('option', { value: a.name }));
+      for (const a of otherAgents()) if (a.presence === 'online') options.appendChild(el('option', { value: a.name }));
     } else {
       form.elements.target.placeholder = t('transfer.team_placeholder');
       for (const team of S.teams) options.appendChild(el('option', { value: team }));
@@ -422,7 +423,7 @@
     const target = form.elements.target.value.trim();
     if (!S.current || !target) return;
     const toAgent = form.elements.kind.value === 'agent';
-    const agent = toAgent && onlineAgents().find((a) => a.name === target || a.username === target);
+    const agent = toAgent && otherAgents().find((a) => a.name === target || a.username === target);
     const body = toAgent ? { to_agent: agent ? agent.username : target } : { to_team: target };
     try {
       const data = await C.api('POST', C.convPath(S.current, '/transfer'), body);
@@ -433,7 +434,9 @@
       C.loadQueue();
       C.loadMine();
     } catch (err) {
-      C.toast(t('transfer.failed', { error: err.message }));
+      // An agent who is not online, or has no free seat, is named (409 with its reason).
+      const named = toAgent && err.status === 409 && ['offline', 'full'].includes(err.reason);
+      C.toast(named ? t(`transfer.${err.reason}`, { target: agent ? agent.name : target }) : t('transfer.failed', { error: err.message }));
     }
   });
 

@@ -112,6 +112,18 @@ async function consoleInChinese() {
     await api('PUT', '/v1/agent/presence', { status: 'offline' }, liNa);
   });
 
+  await step('zh: a transfer to an agent is typed by name, sent by username, refused in Chinese when they are offline', async () => {
+    await agent.locator('#btn-transfer').click();
+    await agent.locator('#transfer-form select[name=kind]').selectOption('agent');
+    assert.equal(await agent.locator('#transfer-form input[name=target]').getAttribute('placeholder'), '在线客服的姓名');
+    await agent.locator('#transfer-form input[name=target]').fill('Li Na');
+    const sent = agent.waitForRequest((r) => r.url().endsWith('/transfer'));
+    await agent.locator('#transfer-form button[type=submit]').click();
+    assert.deepEqual(JSON.parse((await sent).postData()), { to_agent: 'li.na' });
+    await agent.locator('#toasts .toast', { hasText: '未能转接：Li Na 当前不在线。' }).waitFor();
+    await agent.locator('#transfer-cancel').click();
+  });
+
   await step('zh: screenshot of the console in Chinese', async () => {
     await agent.locator(`#mine-list .conv-item[data-id="${first}"]`).click();
     await agent.locator('#history .h-note').waitFor();
