@@ -594,7 +594,9 @@
       throw e;
     }
     if (state.identity !== who) return;  // another identify() meanwhile: it starts anew
+    if (state.refused) showError('');
     state.refused = false;
+    showRefused();
     if (!state.conv || state.conv.id !== data.conversation_id) clearLog();
     state.conv = { id: data.conversation_id, token: data.customer_token, user: who.sub };
     save();

@@ -142,7 +142,7 @@ async function refusedScenario() {
     await page.evaluate((jwt) => window.kefu('identify', jwt), fresh);
     await page.locator(W('.msg-bot .text'), { hasText: 'Ask me anything' }).waitFor();
     await until(() => starts.length === 2, 'the second start\'s response');
-    assert.ok(await page.locator(W('.error')).isHidden());
+    await page.locator(W('.error')).waitFor({ state: 'hidden' });
     assert.ok(await page.locator(W('.input')).isEnabled());
     assert.deepEqual(starts.map((s) => s.status), [401, 201]);
     assert.equal((await saved(page)).user, 'emp-3001');
@@ -187,7 +187,7 @@ async function signInMidConversationScenario() {
     assert.equal(last.body.linked, true);
     assert.equal(last.body.conversation_id, anonymous.id);
     assert.equal((await saved(page)).id, anonymous.id);
-    assert.ok(await page.locator(W('.error')).isHidden());
+    await page.locator(W('.error')).waitFor({ state: 'hidden' });
     assert.equal(await page.locator(W('.msg-customer .text'), { hasText: 'How do I apply for annual leave?' }).count(), 1);
     await ask(page, 'And my payslip?');
   });
@@ -203,8 +203,51 @@ async function signInMidConversationScenario() {
   });
 }
 
+// A single-page app calls kefu() before widget.js has loaded: the documented stub queues the calls.
+async function queuedCommandsScenario() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+  const jwt = employeeJwt({ sub: 'emp-4096', name: 'Liu Yang', department: 'Design' });
+  const csp = "default-src 'none'; script-src 'self'; connect-src 'self'";
+  await context.route(`${base}/spa`, (route) => route.fulfill({
+    status: 200,
+    headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': csp },
+    body: '<!doctype html><html lang="en"><body><h1>SPA</h1><script src="/spa.js"></script>' +
+      '<script src="/widget.js" data-desk="hr"></script></body></html>',
+  }));
+  await context.route(`${base}/spa.js`, (route) => route.fulfill({
+    status: 200,
+    headers: { 'Content-Type': 'text/javascript' },
+    body: 'window.kefu = window.kefu || function () { (window.kefu.q = window.kefu.q || []).push(arguments); };\n' +
+      `kefu('identify', ${JSON.stringify(jwt)});\nkefu('open');\nkefu('open', 'shop');\n`,
+  }));
+  const page = await newPage(context, 'spa');
+  const starts = watchStarts(page);
+
+  await step('kefu() calls made before widget.js loaded run in order: identified, then opened', async () => {
+    await page.goto(`${base}/spa`);
+    await page.locator(W('.msg-bot .text'), { hasText: 'Ask me anything' }).waitFor();
+    await until(() => starts.length === 1, 'the start\'s response');
+    assert.equal(starts[0].status, 201);
+    assert.equal(starts[0].sent.customer.jwt, jwt);
+    assert.equal((await saved(page)).user, 'emp-4096');
+    assert.equal(await page.evaluate(() => typeof window.kefu === 'function' && window.kefu.isWidget), true);
+  });
+
+  await step('kefu(\'logout\') forgets the employee\'s conversation here and starts afresh', async () => {
+    const employee = await saved(page);
+    await page.evaluate(() => window.kefu('logout'));
+    await page.waitForFunction((id) => {
+      const s = JSON.parse(localStorage.getItem('kefu.widget.hr') || 'null');
+      return s && s.id !== id && s.user === '';
+    }, employee.id);
+    await page.locator(W('.msg-bot .text'), { hasText: 'Ask me anything' }).waitFor();
+    assert.equal(await page.locator(W('.list .msg')).count(), 1, 'only the new welcome');
+  });
+}
+
 await run(async () => {
   await employeeScenario();
   await refusedScenario();
+  await queuedCommandsScenario();
   await signInMidConversationScenario();
 });
