@@ -18,6 +18,7 @@
 #include "adapters/app_webhook.h"
 #include "adapters/http_api.h"
 #include "adapters/knowledge_routes.h"
+#include "adapters/wecom/wecom_app_channel.h"
 #include "adapters/wecom/wecom_channel.h"
 #include "engine/engine.h"
 #include "engine/pg/pg_store.h"
@@ -267,10 +268,13 @@ int RunServe(const ServeArgs& args) {
   }
   options.log_requests = !args.quiet;
   auto api = std::make_unique<HttpApi>(engine->get(), options);
-  // Channels beyond the HTTP API (docs/channels.md): WeCom's callback route, and the background
-  // senders of WeCom replies and of the app's push webhook.
+  // Channels beyond the HTTP API (docs/channels.md): the callback routes of WeCom customer service
+  // and of the WeCom self-built app, and the background senders of their replies and of the app's
+  // push webhook.
   WeComChannel wecom(engine->get(), clock);
   wecom.RegisterRoutes(api.get());
+  WeComAppChannel wecom_app(engine->get(), clock);
+  wecom_app.RegisterRoutes(api.get());
   AppWebhookSender app_webhook(engine->get());
   // The knowledge loop: gap reports, drafts, review and publish (docs/api.md).
   KnowledgeLoopOptions knowledge_options;
@@ -280,6 +284,7 @@ int RunServe(const ServeArgs& args) {
   auto port = api->Bind(listen->host, listen->port);
   if (!port.ok()) return Fail(port.status());
   if (Status s = wecom.Start(); !s.ok()) return Fail(s);
+  if (Status s = wecom_app.Start(); !s.ok()) return Fail(s);
   if (Status s = app_webhook.Start(); !s.ok()) return Fail(s);
 
   PrintWelcome(args, *config, **engine, store_location, listen->host, *port, env_token != nullptr && env_token[0] != '\0');
@@ -291,6 +296,7 @@ int RunServe(const ServeArgs& args) {
   }
   shutdown.Finish();
   wecom.Stop();
+  wecom_app.Stop();
   app_webhook.Stop();
   api.reset();
   engine->reset();  // drains pending writes, closes the store

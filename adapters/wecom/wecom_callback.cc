@@ -1,6 +1,7 @@
 #include "adapters/wecom/wecom_callback.h"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 
 #include "adapters/http_internal.h"
@@ -27,6 +28,19 @@ Result<std::map<std::string, std::string>> OpenCallback(const WeComCrypto& crypt
   auto plain = crypto.VerifyAndDecrypt(p.msg_signature, p.timestamp, p.nonce, encrypted->second);
   if (!plain.ok()) return plain.status();
   return ParseFlatXml(*plain, max_bytes);
+}
+
+Status ForgetSeen(SideStore* store, std::string_view prefix, int64_t before_micros) {
+  StoreBatch expired;
+  Status s = store->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    int64_t at = 0;
+    if (std::from_chars(value.data(), value.data() + value.size(), at).ec == std::errc() && at < before_micros) {
+      expired.Delete(key);
+    }
+    return expired.size() < 100000;
+  });
+  KEFU_RETURN_IF_ERROR(s);
+  return expired.empty() ? Status::OK() : store->Write(expired);
 }
 
 namespace {

@@ -16,6 +16,7 @@
 #include "adapters/wecom/callback_guard.h"
 #include "adapters/wecom/wecom_crypto.h"
 #include "base/status.h"
+#include "engine/engine.h"
 
 namespace kefu {
 
@@ -39,6 +40,11 @@ Result<std::string> OpenUrlVerification(const WeComCrypto& crypto, CallbackGuard
 Result<std::map<std::string, std::string>> OpenCallback(const WeComCrypto& crypto, CallbackGuard* guard,
                                                         const CallbackParams& p, std::string_view body,
                                                         size_t max_bytes, int64_t now_seconds);
+
+// Deletes the records under `prefix` of `store` whose value (decimal clock micros, when the
+// callback or message was first seen) is before `before_micros`; at most 100,000 per call (the
+// rest next time). The store's error when it cannot be read or written.
+Status ForgetSeen(SideStore* store, std::string_view prefix, int64_t before_micros);
 
 using UrlVerificationFn =
     std::function<Result<std::string>(std::string_view desk, const CallbackParams& p, std::string_view echostr)>;

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <set>
 
@@ -313,18 +312,7 @@ void WeComChannel::LeaseTick() {
   }
 }
 Status WeComChannel::PruneSeen(Desk& d) {
-  const int64_t now = clock_->NowMicros();
-  StoreBatch expired;
-  Status s = side_.ScanPrefix(Prefix(d.id) + "seen/", [&](std::string_view key, std::string_view value) {
-    int64_t at = 0;
-    if (std::from_chars(value.data(), value.data() + value.size(), at).ec == std::errc() &&
-        now - at > options_.seen_ttl_micros) {
-      expired.Delete(key);
-    }
-    return expired.size() < 100000;  // the rest next time
-  });
-  KEFU_RETURN_IF_ERROR(s);
-  return expired.empty() ? Status::OK() : side_.Write(expired);
+  return ForgetSeen(&side_, Prefix(d.id) + "seen/", clock_->NowMicros() - options_.seen_ttl_micros);
 }
 
 void WeComChannel::Stop() {

@@ -2,7 +2,9 @@
 // log served in pages with cursors and has_more), kf/send_msg and kf/send_msg_on_event (recorded,
 // with WeCom's 48-hour / 5-message rule checked), access tokens that can be expired at will, and
 // injectable failures. It also plays WeCom's side of the callback: it encrypts kf_msg_or_event
-// announcements with the channel's key and POSTs them to kefu's callback route.
+// announcements with the channel's key and POSTs them to kefu's callback route. For the self-built
+// app (企业微信自建应用): message/send (recorded), user/get and department/get (a small directory of
+// employees), and the app's encrypted message callbacks (接收消息).
 #ifndef KEFU_TESTS_WECOM_FAKE_WECOM_H_
 #define KEFU_TESTS_WECOM_FAKE_WECOM_H_
 
@@ -34,6 +36,8 @@ constexpr const char* kWeComCorpId = "wx5823bf96d3bd56c7";
 constexpr const char* kWeComAesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 constexpr const char* kWeComSecret = "fake-kf-secret";
 constexpr const char* kOpenKfId = "wkTESTKF0001";
+constexpr const char* kWeComAppSecret = "fake-app-secret";
+constexpr int64_t kWeComAgentId = 1000002;
 
 // What the fake's own rule check answers for a send outside the window or over the limit (the
 // adapter must never get it).
@@ -42,10 +46,11 @@ constexpr int kFakeRuleErrcode = 95999;
 class FakeWeCom {
  public:
   struct Sent {
-    std::string api;  // "send_msg" or "send_msg_on_event"
+    std::string api;  // "send_msg", "send_msg_on_event" or "message/send"
     std::string touser, open_kfid, msgid, msgtype, text, code;
     std::vector<std::pair<std::string, std::string>> menu;  // (id, content)
     int errcode = 0;
+    int64_t agentid = 0;  // message/send
   };
 
   explicit FakeWeCom(Clock* clock) : clock_(clock) {
@@ -56,6 +61,13 @@ class FakeWeCom {
     });
     server_.Post("/cgi-bin/kf/send_msg_on_event", [this](const httplib::Request& req, httplib::Response& res) {
       Send(req, res, "send_msg_on_event");
+    });
+    server_.Post("/cgi-bin/message/send", [this](const httplib::Request& req, httplib::Response& res) {
+      AppSend(req, res);
+    });
+    server_.Get("/cgi-bin/user/get", [this](const httplib::Request& req, httplib::Response& res) { UserGet(req, res); });
+    server_.Get("/cgi-bin/department/get", [this](const httplib::Request& req, httplib::Response& res) {
+      DepartmentGet(req, res);
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     REQUIRE(port_ > 0);
@@ -124,6 +136,19 @@ class FakeWeCom {
     return log_.size();
   }
 
+  // ---- The directory that user/get and department/get serve ----
+
+  void AddEmployee(const std::string& userid, const std::string& name, int64_t department,
+                   const std::string& department_name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    employees_[userid] = {name, department};
+    departments_[department] = department_name;
+  }
+  int user_get_calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return user_get_calls_;
+  }
+
   // ---- Knobs ----
 
   // Entries per sync_msg page at most (besides the caller's limit).
@@ -181,6 +206,43 @@ class FakeWeCom {
   }
 
   // ---- WeCom's side of the callback ----
+
+  // The self-built app's callbacks (接收消息): an employee's text, a message of another MsgType
+  // (with a MediaId), an event.
+  static std::string AppText(const std::string& user, const std::string& text, const std::string& msgid,
+                             int64_t agent_id = kWeComAgentId) {
+    return "<xml><ToUserName>" + XmlCdata(kWeComCorpId) + "</ToUserName><FromUserName>" + XmlCdata(user) +
+           "</FromUserName><CreateTime>1700000000</CreateTime><MsgType>" + XmlCdata("text") + "</MsgType><Content>" +
+           XmlCdata(text) + "</Content><MsgId>" + msgid + "</MsgId><AgentID>" + std::to_string(agent_id) +
+           "</AgentID></xml>";
+  }
+  static std::string AppMedia(const std::string& user, const std::string& msgtype, const std::string& msgid) {
+    return "<xml><ToUserName>" + XmlCdata(kWeComCorpId) + "</ToUserName><FromUserName>" + XmlCdata(user) +
+           "</FromUserName><CreateTime>1700000000</CreateTime><MsgType>" + XmlCdata(msgtype) + "</MsgType><MediaId>" +
+           XmlCdata("MEDIA_" + msgid) + "</MediaId><MsgId>" + msgid + "</MsgId><AgentID>" +
+           std::to_string(kWeComAgentId) + "</AgentID></xml>";
+  }
+  static std::string AppEvent(const std::string& user, const std::string& event, int64_t create_time) {
+    return "<xml><ToUserName>" + XmlCdata(kWeComCorpId) + "</ToUserName><FromUserName>" + XmlCdata(user) +
+           "</FromUserName><CreateTime>" + std::to_string(create_time) + "</CreateTime><MsgType>" + XmlCdata("event") +
+           "</MsgType><Event>" + XmlCdata(event) + "</Event><EventKey>" + XmlCdata("") + "</EventKey><AgentID>" +
+           std::to_string(kWeComAgentId) + "</AgentID></xml>";
+  }
+  // POSTs `inner` (one of the above), encrypted by `crypto`, to kefu's app callback route of
+  // `desk`, stamped `timestamp` with `nonce`; `tamper` spoils the signature.
+  static httplib::Result PostAppCallback(int kefu_port, const std::string& desk, const WeComCrypto& crypto,
+                                         const std::string& inner, int64_t timestamp, const std::string& nonce,
+                                         bool tamper = false) {
+    const std::string encrypted = crypto.Encrypt(inner);
+    const std::string body = "<xml><ToUserName>" + XmlCdata(crypto.receiver_id()) + "</ToUserName><Encrypt>" +
+                             XmlCdata(encrypted) + "</Encrypt><AgentID>" + XmlCdata(std::to_string(kWeComAgentId)) +
+                             "</AgentID></xml>";
+    httplib::Client c("127.0.0.1", kefu_port);
+    c.set_read_timeout(10, 0);
+    return c.Post(("/v1/channels/wecom-app/" + desk + "/callback" +
+                   CallbackQuery(crypto, encrypted, tamper, std::to_string(timestamp), nonce)).c_str(),
+                  body, "text/xml");
+  }
 
   // The encrypted kf_msg_or_event announcement, as WeCom POSTs it. `crypto` encrypts (a crypto
   // for another corp id gives a wrong receiver); `tamper` spoils the signature.
@@ -270,7 +332,8 @@ class FakeWeCom {
     ++gettoken_calls_;
     if (Injected("gettoken", res)) return;
     if (req.get_param_value("corpid") != kWeComCorpId) return Errcode(res, 40013, "invalid corpid");
-    if (req.get_param_value("corpsecret") != kWeComSecret) return Errcode(res, 40001, "invalid credential");
+    const std::string secret = req.get_param_value("corpsecret");
+    if (secret != kWeComSecret && secret != kWeComAppSecret) return Errcode(res, 40001, "invalid credential");
     const std::string token = "TOKEN" + std::to_string(tokens_.size() + 1);
     tokens_[token] = true;
     Answer(res, "{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"" + token + "\",\"expires_in\":7200}");
@@ -358,6 +421,59 @@ class FakeWeCom {
     Answer(res, "{\"errcode\":0,\"errmsg\":\"ok\",\"msgid\":\"" + s.msgid + "\"}");
   }
 
+  // message/send of the self-built app: a text to an employee (the app's rate limits are injected
+  // with FailNext("message/send", n, 200, 45009)).
+  void AppSend(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Injected("message/send", res)) return;
+    if (!TokenOk(req, res)) return;
+    rapidjson::Document d;
+    d.Parse(req.body.c_str());
+    CHECK(d.IsObject());
+    if (!d.IsObject()) return Errcode(res, 47001, "bad json");
+    Sent s;
+    s.api = "message/send";
+    s.touser = d.HasMember("touser") && d["touser"].IsString() ? d["touser"].GetString() : "";
+    s.msgtype = d.HasMember("msgtype") && d["msgtype"].IsString() ? d["msgtype"].GetString() : "";
+    s.agentid = d.HasMember("agentid") && d["agentid"].IsInt64() ? d["agentid"].GetInt64() : 0;
+    if (s.msgtype == "text" && d.HasMember("text") && d["text"].IsObject() && d["text"].HasMember("content")) {
+      s.text = d["text"]["content"].GetString();
+    }
+    CHECK(s.text.size() <= 2048u);
+    if (s.agentid != kWeComAgentId) s.errcode = 301002;  // not the app of this token
+    if (s.touser.empty() || s.text.empty()) s.errcode = 40008;
+    sent_.push_back(s);
+    if (s.errcode != 0) return Errcode(res, s.errcode, "refused");
+    ++accepted_;
+    cv_.notify_all();
+    Answer(res, "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"\",\"msgid\":\"m" + std::to_string(accepted_) + "\"}");
+  }
+
+  void UserGet(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++user_get_calls_;
+    if (Injected("user/get", res)) return;
+    if (!TokenOk(req, res)) return;
+    auto it = employees_.find(req.get_param_value("userid"));
+    if (it == employees_.end()) return Errcode(res, 60111, "userid not found");
+    JsonWriter w;
+    w.BeginObject().Field("errcode", 0).Field("errmsg", "ok").Field("userid", it->first).Field("name", it->second.first);
+    w.Key("department").BeginArray().Int(it->second.second).EndArray();
+    w.Field("main_department", it->second.second).EndObject();
+    Answer(res, w.Take());
+  }
+
+  void DepartmentGet(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!TokenOk(req, res)) return;
+    auto it = departments_.find(std::stoll("0" + req.get_param_value("id")));
+    if (it == departments_.end()) return Errcode(res, 60123, "invalid party id");
+    JsonWriter w;
+    w.BeginObject().Field("errcode", 0).Field("errmsg", "ok").Key("department").BeginObject();
+    w.Field("id", it->first).Field("name", it->second).Field("parentid", int64_t{1}).EndObject().EndObject();
+    Answer(res, w.Take());
+  }
+
   Clock* clock_;
   httplib::Server server_;
   std::thread thread_;
@@ -380,6 +496,9 @@ class FakeWeCom {
   int gettoken_calls_ = 0;
   int expired_answers_ = 0;
   std::vector<std::string> sync_cursors_, sync_tokens_;
+  std::map<std::string, std::pair<std::string, int64_t>> employees_;  // userid -> (name, department)
+  std::map<int64_t, std::string> departments_;
+  int user_get_calls_ = 0;
 };
 
 }  // namespace kefu::testing
