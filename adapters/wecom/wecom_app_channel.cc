@@ -10,6 +10,7 @@
 
 #include "adapters/wecom/wecom_app_api.h"
 #include "adapters/wecom/wecom_crypto.h"
+#include "adapters/wecom/wecom_delivery.h"
 #include "adapters/wecom/wecom_text.h"
 #include "base/json.h"
 
@@ -84,16 +85,15 @@ struct WeComAppChannel::Inbound {
 
 struct WeComAppChannel::UserRecord {
   std::string conversation;
-  uint64_t delivered = 0;  // the last message seq that needs nothing more
-  int parts_sent = 0;      // parts of message delivered+1 already sent (long texts)
+  DeliveryCursor sent;     // what was sent
   int64_t profile_at = 0;  // micros: name and department last read from WeCom
   int64_t greeted_at = 0;  // micros: the last enter_agent greeting
   std::string choices;     // the last numbered choices sent: "entry id\ttitle\n" each
 
   std::string Encode() const {
     JsonWriter w;
-    w.BeginObject().Field("conversation", conversation).Field("delivered", delivered).Field("parts", parts_sent);
-    w.Field("profile_at", profile_at).Field("greeted_at", greeted_at).Field("choices", choices);
+    w.BeginObject().Field("conversation", conversation).Field("delivered", sent.delivered);
+    w.Field("parts", sent.parts_sent).Field("profile_at", profile_at).Field("greeted_at", greeted_at).Field("choices", choices);
     return w.EndObject().Take();
   }
   static Result<UserRecord> Decode(std::string_view json) {
@@ -110,8 +110,8 @@ struct WeComAppChannel::UserRecord {
     if (s.ok()) s = o->GetInt("greeted_at", Presence::kOptional, 0, INT64_MAX, &r.greeted_at);
     if (s.ok()) s = o->GetString("choices", Presence::kOptional, &r.choices, 100000, true);
     if (!s.ok()) return Status::Corruption("wecom-app user record: " + s.message());
-    r.delivered = static_cast<uint64_t>(delivered);
-    r.parts_sent = static_cast<int>(parts);
+    r.sent.delivered = static_cast<uint64_t>(delivered);
+    r.sent.parts_sent = static_cast<int>(parts);
     return r;
   }
   // The (entry id, title) pairs of `choices`.
@@ -490,7 +490,7 @@ Result<WeComAppChannel::UserRecord> WeComAppChannel::EnsureConversation(Desk& d,
     // employee's question is answered, and enter_agent greets.
     r = UserRecord();
     r.conversation = started->conversation_id;
-    for (const Message& m : started->messages) r.delivered = std::max(r.delivered, m.seq);
+    for (const Message& m : started->messages) r.sent.delivered = std::max(r.sent.delivered, m.seq);
   }
   if (!start.profile.empty()) r.profile_at = now;  // else asked again with the next message
   KEFU_RETURN_IF_ERROR(SaveRecord(d, userid, r));
@@ -566,56 +566,35 @@ void WeComAppChannel::Deliver(Desk& d, const std::string& userid) {
   auto record = UserRecord::Decode(**stored);
   if (!record.ok()) return;
   UserRecord& r = *record;
-  auto view = engine_->GetConversation(r.conversation);
-  if (!view.ok() || view->last_seq <= r.delivered) return;
-  while (true) {
-    auto page = engine_->History(r.conversation, r.delivered, 200, false);
-    if (!page.ok()) {
-      d.retry.insert(userid);
-      return;
-    }
-    if (page->empty()) break;
-    for (const Message& m : *page) {
-      if (m.kind != MessageKind::kCustomer && m.channel == Channel::kWeCom) {
-        const std::vector<std::string> parts = Render(m, options_.max_text_bytes);
-        for (size_t i = static_cast<size_t>(r.parts_sent); i < parts.size(); ++i) {
-          Status s = d.client->SendText(userid, parts[i]);
-          if (IsTransient(s)) {
-            counters_.deferred.fetch_add(1);
-            d.retry.insert(userid);
-            (void)SaveRecord(d, userid, r);
-            return;
-          }
-          if (!s.ok()) {
-            counters_.refused.fetch_add(1);
-            Log("desk " + d.id + ": WeCom refused message " + std::to_string(m.seq) + " of " + r.conversation + ": " +
-                s.message());
-            break;  // skipped: a message WeCom will never take must not block the ones after it
-          }
-          counters_.sent.fetch_add(1);
-          r.parts_sent = static_cast<int>(i + 1);
-          if (!SaveRecord(d, userid, r).ok()) {
-            d.retry.insert(userid);
-            return;
-          }
-        }
-        if (!m.choices.empty()) {
-          r.choices.clear();
-          for (const MessageChoice& c : m.choices) {
-            std::string title = c.title;
-            std::replace_if(title.begin(), title.end(), [](char ch) { return ch == '\t' || ch == '\n'; }, ' ');
-            r.choices += c.entry_id + "\t" + title + "\n";
-          }
-        }
+  auto render = [&](const Message& m) {
+    if (!m.choices.empty()) {  // what a bare number will pick
+      r.choices.clear();
+      for (const MessageChoice& c : m.choices) {
+        std::string title = c.title;
+        std::replace_if(title.begin(), title.end(), [](char ch) { return ch == '\t' || ch == '\n'; }, ' ');
+        r.choices += c.entry_id + "\t" + title + "\n";
       }
-      r.delivered = m.seq;
-      r.parts_sent = 0;
     }
-    if (!SaveRecord(d, userid, r).ok()) {
-      d.retry.insert(userid);
-      return;
+    return Render(m, options_.max_text_bytes);
+  };
+  auto send = [&](const Message& m, const std::string& part) {
+    Status s = d.client->SendText(userid, part);
+    if (IsTransient(s)) {
+      counters_.deferred.fetch_add(1);
+      return PartOutcome::kWait;
     }
-  }
+    if (!s.ok()) {
+      counters_.refused.fetch_add(1);
+      Log("desk " + d.id + ": WeCom refused message " + std::to_string(m.seq) + " of " + r.conversation + ": " +
+          s.message());
+      return PartOutcome::kRefused;
+    }
+    counters_.sent.fetch_add(1);
+    return PartOutcome::kSent;
+  };
+  const DeliveryResult result = DeliverInOrder<std::string>(engine_, r.conversation, &r.sent, render, send,
+                                                            [&] { return SaveRecord(d, userid, r); });
+  if (result != DeliveryResult::kDone) d.retry.insert(userid);
 }
 
 }  // namespace kefu

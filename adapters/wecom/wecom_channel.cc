@@ -9,6 +9,7 @@
 #include "adapters/http_internal.h"
 #include "adapters/wecom/wecom_callback.h"
 #include "adapters/wecom/wecom_crypto.h"
+#include "adapters/wecom/wecom_delivery.h"
 #include "adapters/wecom/wecom_text.h"
 #include "base/json.h"
 #include "base/utf8.h"
@@ -39,15 +40,14 @@ Status Transient(const Status& s) {
 
 struct WeComChannel::UserRecord {
   std::string conversation;
-  uint64_t delivered = 0;  // the last message seq that needs nothing more
-  int parts_sent = 0;      // parts of message delivered+1 already sent (long texts)
+  DeliveryCursor sent;     // what was sent
   int64_t last_in = 0;     // micros: the customer's last message (opens the send window)
   int quota = 0;           // sends left for that message
 
   std::string Encode() const {
     JsonWriter w;
-    w.BeginObject().Field("conversation", conversation).Field("delivered", delivered).Field("parts", parts_sent);
-    w.Field("last_in", last_in).Field("quota", quota).EndObject();
+    w.BeginObject().Field("conversation", conversation).Field("delivered", sent.delivered);
+    w.Field("parts", sent.parts_sent).Field("last_in", last_in).Field("quota", quota).EndObject();
     return w.Take();
   }
   static Result<UserRecord> Decode(std::string_view json) {
@@ -63,8 +63,8 @@ struct WeComChannel::UserRecord {
     if (s.ok()) s = o->GetInt("last_in", Presence::kOptional, 0, INT64_MAX, &r.last_in);
     if (s.ok()) s = o->GetInt("quota", Presence::kOptional, 0, 1000, &quota);
     if (!s.ok()) return Status::Corruption("wecom user record: " + s.message());
-    r.delivered = static_cast<uint64_t>(delivered);
-    r.parts_sent = static_cast<int>(parts);
+    r.sent.delivered = static_cast<uint64_t>(delivered);
+    r.sent.parts_sent = static_cast<int>(parts);
     r.quota = static_cast<int>(quota);
     return r;
   }
@@ -548,7 +548,7 @@ Result<WeComChannel::UserRecord> WeComChannel::EnsureConversation(Desk& d, const
   r.conversation = started->conversation_id;
   // The welcome (or, for a conversation found again, its history) does not go out by send_msg:
   // WeCom's own welcome path sends it (enter_session), and history was sent when it happened.
-  for (const Message& m : started->messages) r.delivered = std::max(r.delivered, m.seq);
+  for (const Message& m : started->messages) r.sent.delivered = std::max(r.sent.delivered, m.seq);
   KEFU_RETURN_IF_ERROR(SaveRecord(d, key, r));
   d.user_of[r.conversation] = key;
   return r;
@@ -664,54 +664,31 @@ void WeComChannel::Deliver(Desk& d, const std::string& user_key) {
   auto record = UserRecord::Decode(**stored);
   if (!record.ok()) return;
   UserRecord& r = *record;
-  auto view = engine_->GetConversation(r.conversation);
-  if (!view.ok() || view->last_seq <= r.delivered) return;
-  while (true) {
-    auto page = engine_->History(r.conversation, r.delivered, 200, false);
-    if (!page.ok()) {
+  auto send = [&](const Message& m, const WeComOutgoing& part) {
+    if (clock_->NowMicros() - r.last_in > options_.send_window_micros || r.quota <= 0) {
+      counters_.held.fetch_add(1);  // waits for the customer's next message
+      return PartOutcome::kWait;
+    }
+    Status s = d.client->SendMsg(part);
+    if (s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kUnauthenticated) {
       d.retry.insert(user_key);
-      return;
+      return PartOutcome::kWait;
     }
-    if (page->empty()) break;
-    for (const Message& m : *page) {
-      if (m.kind != MessageKind::kCustomer && m.channel == Channel::kWeCom) {
-        const std::vector<WeComOutgoing> parts = Render(m, user_key, r.conversation, options_.max_text_bytes);
-        for (size_t i = static_cast<size_t>(r.parts_sent); i < parts.size(); ++i) {
-          const bool window_open = clock_->NowMicros() - r.last_in <= options_.send_window_micros;
-          if (!window_open || r.quota <= 0) {
-            counters_.held.fetch_add(1);  // waits for the customer's next message
-            (void)SaveRecord(d, user_key, r);
-            return;
-          }
-          Status s = d.client->SendMsg(parts[i]);
-          if (s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kUnauthenticated) {
-            d.retry.insert(user_key);
-            (void)SaveRecord(d, user_key, r);
-            return;
-          }
-          if (!s.ok()) {
-            counters_.refused.fetch_add(1);
-            Log("desk " + d.id + ": WeCom refused message " + std::to_string(m.seq) + " of " + r.conversation + ": " +
-                s.message());
-            break;  // skipped: a message WeCom will never take must not block the ones after it
-          }
-          counters_.sent.fetch_add(1);
-          --r.quota;
-          r.parts_sent = static_cast<int>(i + 1);
-          if (!SaveRecord(d, user_key, r).ok()) {
-            d.retry.insert(user_key);
-            return;
-          }
-        }
-      }
-      r.delivered = m.seq;
-      r.parts_sent = 0;
+    if (!s.ok()) {
+      counters_.refused.fetch_add(1);
+      Log("desk " + d.id + ": WeCom refused message " + std::to_string(m.seq) + " of " + r.conversation + ": " +
+          s.message());
+      return PartOutcome::kRefused;
     }
-    if (!SaveRecord(d, user_key, r).ok()) {
-      d.retry.insert(user_key);
-      return;
-    }
-  }
+    counters_.sent.fetch_add(1);
+    --r.quota;
+    return PartOutcome::kSent;
+  };
+  const DeliveryResult result = DeliverInOrder<WeComOutgoing>(
+      engine_, r.conversation, &r.sent,
+      [&](const Message& m) { return Render(m, user_key, r.conversation, options_.max_text_bytes); }, send,
+      [&] { return SaveRecord(d, user_key, r); });
+  if (result == DeliveryResult::kFailed) d.retry.insert(user_key);
 }
 
 }  // namespace kefu
