@@ -336,6 +336,46 @@ TEST_CASE("an image from an employee is never dropped: a placeholder reaches a p
   CHECK((view->state == ConversationState::kQueued || view->state == ConversationState::kAgent));
 }
 
+TEST_CASE("clarify choices go out numbered, and a bare number picks that choice") {
+  AppWorld w;
+  // Find a question the HR bot clarifies with KB entries.
+  const char* candidates[] = {"假", "休假", "请假和年假", "工资和个税", "leave", "pay", "假期", "报销"};
+  std::string question;
+  for (const char* q : candidates) {
+    StartRequest s;
+    s.desk = kDesk;
+    auto started = w.engine->StartConversation(s);
+    REQUIRE(started.ok());
+    CustomerMessageRequest m;
+    m.conversation_id = started->conversation_id;
+    m.text = q;
+    auto turn = w.engine->PostCustomerMessage(m);
+    REQUIRE(turn.ok());
+    const Message& reply = turn->messages.back();
+    if (reply.kind == MessageKind::kBot && reply.choices.size() >= 2 && !reply.choices[1].entry_id.empty()) {
+      question = q;
+      break;
+    }
+  }
+  REQUIRE_MESSAGE(!question.empty(), "no candidate question makes the HR bot clarify");
+  CHECK(w.Post(FakeWeCom::AppText("zhangsan", question, "90001")) == 200);
+  w.Settle();
+  REQUIRE(w.fake.WaitSent(1));
+  const std::string menu = w.SentTo("zhangsan").back().text;
+  CHECK(menu.find("\n1. ") != std::string::npos);
+  CHECK(menu.find("\n2. ") != std::string::npos);
+  auto history = w.engine->History(w.ConversationOf("zhangsan"), 0, 100, false);
+  REQUIRE(history.ok());
+  const std::string entry = history->back().choices.at(1).entry_id;
+  CHECK(w.Post(FakeWeCom::AppText("zhangsan", " 2 ", "90002")) == 200);
+  w.Settle();
+  REQUIRE(w.fake.WaitSent(2));
+  history = w.engine->History(w.ConversationOf("zhangsan"), 0, 100, false);
+  REQUIRE(history.ok());
+  CHECK(history->back().kind == MessageKind::kBot);
+  CHECK(history->back().entry_id == entry);
+}
+
 TEST_CASE("with identity app the employee is the signed app user: one conversation with the intranet widget") {
   AppWorld w("app");
   StartRequest web;
