@@ -24,10 +24,11 @@ constexpr size_t kInboxBatch = 1000;  // inbox entries read per scan
 std::string Prefix(std::string_view desk) { return std::string(desk) + "/"; }
 std::string SeenKey(std::string_view desk, std::string_view id) { return Prefix(desk) + "seen/" + std::string(id); }
 std::string UserKey(std::string_view desk, std::string_view user) { return Prefix(desk) + "user/" + std::string(user); }
-std::string InboxKey(std::string_view desk, int64_t micros, uint64_t n) {
+// Arrival order; the seen id keeps keys of two processes (or two runs) in one microsecond apart.
+std::string InboxKey(std::string_view desk, int64_t micros, uint64_t n, std::string_view seen) {
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%020lld-%012llu", static_cast<long long>(micros), static_cast<unsigned long long>(n));
-  return Prefix(desk) + "in/" + buf;
+  std::snprintf(buf, sizeof buf, "%020lld-%012llu-", static_cast<long long>(micros), static_cast<unsigned long long>(n));
+  return Prefix(desk) + "in/" + buf + std::string(seen);
 }
 
 bool IsTransient(const Status& s) {
@@ -273,7 +274,7 @@ Status WeComAppChannel::HandleCallback(std::string_view desk, const CallbackPara
       return accept();
     }
     StoreBatch batch;
-    batch.Put(InboxKey(d->id, now, arrivals_.fetch_add(1)), in.Encode());
+    batch.Put(InboxKey(d->id, now, arrivals_.fetch_add(1), seen), in.Encode());
     batch.Put(SeenKey(d->id, seen), std::to_string(now));
     KEFU_RETURN_IF_ERROR(side_.Write(batch));
   }
@@ -541,14 +542,15 @@ Status WeComAppChannel::OnEnterAgent(Desk& d, const Inbound& in) {
   auto first = engine_->History(record->conversation, 0, 1, false);
   if (!first.ok()) return first.status();
   if (first->empty() || first->front().kind != MessageKind::kBot) return Status::OK();
+  // A greeting is a courtesy: one that cannot go out now is not retried (it would hold up the
+  // inbox); the next enter_agent tries again.
   Status s = d.client->SendText(in.user, Utf8Prefix(first->front().text, options_.max_text_bytes));
-  if (IsTransient(s)) return s;
   if (!s.ok()) {
     counters_.refused.fetch_add(1);
     Log("desk " + d.id + ": the greeting was not sent: " + s.ToString());
-  } else {
-    counters_.sent.fetch_add(1);
+    return Status::OK();
   }
+  counters_.sent.fetch_add(1);
   record->greeted_at = clock_->NowMicros();
   return SaveRecord(d, in.user, *record);
 }

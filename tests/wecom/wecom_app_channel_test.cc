@@ -323,6 +323,21 @@ TEST_CASE("enter_agent greets once a day; other events are accepted and ignored"
   CHECK(w.SentTo("zhangsan").size() == 2);
 }
 
+TEST_CASE("a greeting that cannot go out does not hold up the employee's question") {
+  AppWorld w;
+  w.fake.FailNext("message/send", 3, 200, 45009);  // the greeting outlives the client's retries
+  CHECK(w.Post(FakeWeCom::AppEvent("zhangsan", "enter_agent", kNow)) == 200);
+  CHECK(w.Post(FakeWeCom::AppText("zhangsan", "年假有多少天？", "75001")) == 200);
+  w.Settle();
+  REQUIRE(w.fake.WaitSent(1));
+  CHECK(w.CustomerMessages("zhangsan") == 1);
+  // The next time the employee opens the app, the greeting is tried again.
+  CHECK(w.Post(FakeWeCom::AppEvent("zhangsan", "enter_agent", kNow + 5)) == 200);
+  w.Settle();
+  REQUIRE(w.fake.WaitSent(2));
+  CHECK(w.SentTo("zhangsan").back().text == HrDesk().welcome_zh);
+}
+
 TEST_CASE("an image from an employee is never dropped: a placeholder reaches a person") {
   AppWorld w;
   CHECK(w.Post(FakeWeCom::AppMedia("zhangsan", "image", "70001")) == 200);
