@@ -222,7 +222,8 @@ Result<std::string> WeComClient::Call(const std::string& method, const std::stri
     }
     auto token = AccessToken(false);
     if (!token.ok()) return token.status();
-    const std::string target = path + "?" + (query.empty() ? "" : query + "&") + "access_token=" + WeComUrlEncode(*token);
+    const std::string target =
+        path + "?" + (query.empty() ? "" : query + "&") + "access_token=" + WeComUrlEncode(*token);
     auto reply = Request(method, target, body);
     if (!reply.ok()) {
       last = reply.status();

@@ -27,7 +27,8 @@ std::string UserKey(std::string_view desk, std::string_view user) { return Prefi
 // Arrival order; the seen id keeps keys of two processes (or two runs) in one microsecond apart.
 std::string InboxKey(std::string_view desk, int64_t micros, uint64_t n, std::string_view seen) {
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%020lld-%012llu-", static_cast<long long>(micros), static_cast<unsigned long long>(n));
+  std::snprintf(buf, sizeof buf, "%020lld-%012llu-", static_cast<long long>(micros),
+                static_cast<unsigned long long>(n));
   return Prefix(desk) + "in/" + buf + std::string(seen);
 }
 
@@ -94,7 +95,8 @@ struct WeComAppChannel::UserRecord {
   std::string Encode() const {
     JsonWriter w;
     w.BeginObject().Field("conversation", conversation).Field("delivered", sent.delivered);
-    w.Field("parts", sent.parts_sent).Field("profile_at", profile_at).Field("greeted_at", greeted_at).Field("choices", choices);
+    w.Field("parts", sent.parts_sent).Field("profile_at", profile_at).Field("greeted_at", greeted_at);
+    w.Field("choices", choices);
     return w.EndObject().Take();
   }
   static Result<UserRecord> Decode(std::string_view json) {
@@ -349,8 +351,9 @@ void WeComAppChannel::DeskLoop(Desk* d) {
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_retry) {
-      next_retry = now + std::chrono::milliseconds(side_.shared() ? std::min<int64_t>(1000, options_.retry_interval_millis)
-                                                                  : options_.retry_interval_millis);
+      const int64_t every = side_.shared() ? std::min<int64_t>(1000, options_.retry_interval_millis)
+                                           : options_.retry_interval_millis;
+      next_retry = now + std::chrono::milliseconds(every);
       d->inbox_dirty = true;  // entries that failed for now, or that other processes recorded
       const std::set<std::string> users = std::move(d->retry);
       d->retry.clear();
