@@ -232,7 +232,9 @@ Status WeComAppChannel::HandleCallback(std::string_view desk, const CallbackPara
     return s;
   };
   const int64_t now = clock_->NowMicros();
-  auto fields = OpenCallback(*d->crypto, &replays_, p, body, options_.max_callback_bytes, now / kMicrosPerSecond);
+  // Some events nest elements (SendLocationInfo, SelectedItems): accepted, and left out.
+  auto fields =
+      OpenCallback(*d->crypto, &replays_, p, body, options_.max_callback_bytes, now / kMicrosPerSecond, true);
   if (!fields.ok()) return reject(fields.status());
   auto field = [&](const char* name) {
     auto it = fields->find(name);

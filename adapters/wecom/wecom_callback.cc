@@ -19,7 +19,8 @@ Result<std::string> OpenUrlVerification(const WeComCrypto& crypto, CallbackGuard
 
 Result<std::map<std::string, std::string>> OpenCallback(const WeComCrypto& crypto, CallbackGuard* guard,
                                                         const CallbackParams& p, std::string_view body,
-                                                        size_t max_bytes, int64_t now_seconds) {
+                                                        size_t max_bytes, int64_t now_seconds,
+                                                        bool skip_nested) {
   KEFU_RETURN_IF_ERROR(guard->Check(p.timestamp, p.nonce, p.msg_signature, now_seconds));
   auto outer = ParseFlatXml(body, max_bytes);
   if (!outer.ok()) return outer.status();
@@ -27,7 +28,7 @@ Result<std::map<std::string, std::string>> OpenCallback(const WeComCrypto& crypt
   if (encrypted == outer->end()) return Status::InvalidArgument("wecom: the callback has no Encrypt");
   auto plain = crypto.VerifyAndDecrypt(p.msg_signature, p.timestamp, p.nonce, encrypted->second);
   if (!plain.ok()) return plain.status();
-  return ParseFlatXml(*plain, max_bytes);
+  return ParseFlatXml(*plain, max_bytes, skip_nested);
 }
 
 Status ForgetSeen(SideStore* store, std::string_view prefix, int64_t before_micros) {

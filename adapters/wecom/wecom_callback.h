@@ -36,10 +36,12 @@ Result<std::string> OpenUrlVerification(const WeComCrypto& crypto, CallbackGuard
 // The decrypted callback's fields (name -> text) of a POST `body` (<xml> with an <Encrypt>), once
 // the guard, the signature and the receiver id accept it. Errors as OpenUrlVerification. The
 // triple is NOT remembered: the caller calls guard->Remember once it has recorded the callback,
-// so that a callback whose recording failed may come again.
+// so that a callback whose recording failed may come again. `skip_nested`: as ParseFlatXml's, for
+// the decrypted message.
 Result<std::map<std::string, std::string>> OpenCallback(const WeComCrypto& crypto, CallbackGuard* guard,
                                                         const CallbackParams& p, std::string_view body,
-                                                        size_t max_bytes, int64_t now_seconds);
+                                                        size_t max_bytes, int64_t now_seconds,
+                                                        bool skip_nested = false);
 
 // Deletes the records under `prefix` of `store` whose value (decimal clock micros, when the
 // callback or message was first seen) is before `before_micros`; at most 100,000 per call (the

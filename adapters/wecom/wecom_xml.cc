@@ -12,7 +12,7 @@ bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9') || c =
 
 class FlatXmlReader {
  public:
-  explicit FlatXmlReader(std::string_view s) : s_(s) {}
+  FlatXmlReader(std::string_view s, bool skip_nested) : s_(s), max_depth_(skip_nested ? 4 : 0) {}
 
   Result<std::map<std::string, std::string>> Read() {
     SkipSpace();
@@ -36,7 +36,7 @@ class FlatXmlReader {
       bool self_closed = false;
       KEFU_RETURN_IF_ERROR(OpenTag(&name, &self_closed));
       if (!self_closed) {
-        KEFU_RETURN_IF_ERROR(Content(&text));
+        KEFU_RETURN_IF_ERROR(Content(&text, 0));
         KEFU_RETURN_IF_ERROR(CloseTag(name));
       }
       out.emplace(std::move(name), std::move(text));
@@ -91,8 +91,9 @@ class FlatXmlReader {
     return Status::OK();
   }
 
-  // Text and CDATA sections up to the next closing tag.
-  Status Content(std::string* out) {
+  // Text and CDATA sections up to the next closing tag; elements inside, `depth` levels below a
+  // child of the root, only while max_depth_ allows (read and dropped).
+  Status Content(std::string* out, int depth) {
     while (pos_ < s_.size() && !Starts("</")) {
       if (Starts("<![CDATA[")) {
         const size_t end = s_.find("]]>", pos_ + 9);
@@ -100,7 +101,13 @@ class FlatXmlReader {
         out->append(s_.substr(pos_ + 9, end - pos_ - 9));
         pos_ = end + 3;
       } else if (s_[pos_] == '<') {
-        return Fail("nested elements are not supported");
+        if (depth >= max_depth_) return Fail("nested elements are not supported");
+        std::string name, dropped;
+        bool self_closed = false;
+        KEFU_RETURN_IF_ERROR(OpenTag(&name, &self_closed));
+        if (self_closed) continue;
+        KEFU_RETURN_IF_ERROR(Content(&dropped, depth + 1));
+        KEFU_RETURN_IF_ERROR(CloseTag(name));
       } else if (s_[pos_] == '&') {
         KEFU_RETURN_IF_ERROR(Entity(out));
       } else {
@@ -137,13 +144,14 @@ class FlatXmlReader {
 
   std::string_view s_;
   size_t pos_ = 0;
+  int max_depth_;
 };
 
 }  // namespace
 
-Result<std::map<std::string, std::string>> ParseFlatXml(std::string_view xml, size_t max_bytes) {
+Result<std::map<std::string, std::string>> ParseFlatXml(std::string_view xml, size_t max_bytes, bool skip_nested) {
   if (xml.size() > max_bytes) return Status::InvalidArgument("xml: the document is too large");
-  return FlatXmlReader(xml).Read();
+  return FlatXmlReader(xml, skip_nested).Read();
 }
 
 std::string XmlCdata(std::string_view text) {

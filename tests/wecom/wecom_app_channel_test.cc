@@ -313,6 +313,10 @@ TEST_CASE("enter_agent greets once a day; other events are accepted and ignored"
   CHECK(w.Post(FakeWeCom::AppEvent("zhangsan", "enter_agent", kNow + 60)) == 200);
   CHECK(w.Post(FakeWeCom::AppEvent("zhangsan", "view", kNow + 61)) == 200);
   CHECK(w.Post(FakeWeCom::AppEvent("zhangsan", "subscribe", kNow + 62)) == 200);
+  std::string located = FakeWeCom::AppEvent("zhangsan", "location_select", kNow + 63);  // nests elements
+  located.insert(located.find("<AgentID>"), "<SendLocationInfo><Location_X>23.1</Location_X><Label>" +
+                                                XmlCdata("办公室") + "</Label></SendLocationInfo>");
+  CHECK(w.Post(located) == 200);
   w.Settle();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   CHECK(w.SentTo("zhangsan").size() == 1);

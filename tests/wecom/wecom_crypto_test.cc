@@ -160,5 +160,21 @@ TEST_CASE("the flat XML of callbacks: CDATA, text, entities; nothing else") {
   CHECK_FALSE(ParseFlatXml(std::string(70000, ' ') + "<xml/>").ok());
 }
 
+TEST_CASE("nested elements, when skipped: checked, left out, at most 4 levels under a child") {
+  auto x = ParseFlatXml(
+      "<xml><Event><![CDATA[location_select]]></Event><SendLocationInfo><Location_X>23.1</Location_X>"
+      "<Poiname><![CDATA[x]]></Poiname><Deep><A><B><C/></B></A></Deep></SendLocationInfo><AgentID>1</AgentID></xml>",
+      64 << 10, true);
+  REQUIRE_MESSAGE(x.ok(), x.status().ToString());
+  CHECK(x->at("Event") == "location_select");
+  CHECK(x->at("SendLocationInfo").empty());
+  CHECK(x->count("Location_X") == 0);
+  CHECK(x->at("AgentID") == "1");
+  for (const char* bad : {"<xml><a><b>1</c></a></xml>", "<xml><a><b><c><d><e><f>1</f></e></d></c></b></a></xml>",
+                          "<xml><a><b x=\"1\">1</b></a></xml>", "<xml><a><!-- c --></a></xml>"}) {
+    CHECK_MESSAGE(!ParseFlatXml(bad, 64 << 10, true).ok(), bad);
+  }
+}
+
 }  // namespace
 }  // namespace kefu
