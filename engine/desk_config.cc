@@ -33,7 +33,8 @@ const std::vector<ObjectKeys>& KeyTable() {
                             "clarify_limit", "default_capacity", "max_message_chars"}},
       {"desks[].app_webhook", {"url", "secret"}},
       {"desks[].wecom", {"corp_id", "secret", "token", "encoding_aes_key", "base_url"}},
-      {"desks[].wecom_app", {"corp_id", "agent_id", "secret", "token", "encoding_aes_key", "base_url", "identity"}},
+      {"desks[].wecom_app", {"corp_id", "agent_id", "secret", "token", "encoding_aes_key", "base_url", "identity",
+                             "cards"}},
       {"desks[].agents[]", {"username", "password", "name", "teams", "capacity"}},
   };
   return table;
@@ -247,7 +248,7 @@ Status ParseWeComApp(const JsonObject& desk, WeComAppConfig* a) {
   if (a->identity != "wecom" && a->identity != "app") {
     return Status::InvalidArgument("field 'identity': must be \"wecom\" or \"app\"");
   }
-  return Status::OK();
+  return o->GetBool("cards", Presence::kOptional, &a->cards);
 }
 
 Status ParseDesk(const rapidjson::Value& value, std::string_view base_dir, DeskSource source, DeskConfig* d) {
@@ -391,7 +392,8 @@ std::string DeskConfigJson(const DeskConfig& d) {
   }
   if (d.wecom_app.enabled()) {
     w.Key("wecom_app").BeginObject().Field("corp_id", d.wecom_app.corp_id).Field("agent_id", d.wecom_app.agent_id);
-    w.Field("base_url", d.wecom_app.base_url).Field("identity", d.wecom_app.identity).EndObject();
+    w.Field("base_url", d.wecom_app.base_url).Field("identity", d.wecom_app.identity);
+    w.Field("cards", d.wecom_app.cards).EndObject();
   }
   return w.EndObject().Take();
 }

@@ -78,6 +78,9 @@ struct WeComAppConfig {
   // "wecom:app/<corp_id>/<userid>". "app": "app:<userid>", the same person (and conversation) as
   // the widget or app user whose signed id (JWT sub) is their WeCom UserID.
   std::string identity = "wecom";
+  // Clarify choices as a button card (template_card button_interaction) whose clicks come back
+  // as events; off: numbered text, answered with the number (for apps without card support).
+  bool cards = false;
 
   bool enabled() const { return !corp_id.empty(); }
 };

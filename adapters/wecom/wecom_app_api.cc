@@ -13,6 +13,21 @@ Status WeComAppClient::SendText(std::string_view userid, std::string_view text) 
   return client_.Post("/cgi-bin/message/send", w.EndObject().Take()).status();
 }
 
+Status WeComAppClient::SendButtons(std::string_view userid, std::string_view task_id, std::string_view title,
+                                  std::string_view text, const std::vector<std::pair<std::string, std::string>>& buttons) {
+  JsonWriter w;
+  w.BeginObject().Field("touser", userid).Field("msgtype", "template_card").Field("agentid", agent_id_);
+  w.Key("template_card").BeginObject().Field("card_type", "button_interaction").Field("task_id", task_id);
+  w.Key("main_title").BeginObject().Field("title", title).EndObject();
+  if (!text.empty()) w.Field("sub_title_text", text);
+  w.Key("button_list").BeginArray();
+  for (const auto& [key, label] : buttons) {
+    w.BeginObject().Field("text", label).Field("style", 1).Field("key", key).EndObject();
+  }
+  w.EndArray().EndObject();
+  return client_.Post("/cgi-bin/message/send", w.EndObject().Take()).status();
+}
+
 Result<WeComEmployee> WeComAppClient::GetUser(std::string_view userid) {
   auto body = client_.Get("/cgi-bin/user/get", "userid=" + WeComUrlEncode(userid));
   if (!body.ok()) return body.status();

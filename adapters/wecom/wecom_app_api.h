@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "adapters/wecom/wecom_api.h"
@@ -37,6 +38,12 @@ class WeComAppClient {
   // retries: keep the message and try again later; Unauthenticated when no token could be had;
   // InvalidArgument naming the errcode when WeCom refused this message.
   Status SendText(std::string_view userid, std::string_view text);
+  // message/send of a button card (template_card, card_type button_interaction): `title` as its
+  // main title, `text` below it, one button per (key, text) of `buttons` (at most 6), `task_id`
+  // unique for the app ([A-Za-z0-9_@-], at most 128 bytes). A click comes back as a
+  // template_card_event callback with the button's key and the task id. Errors as SendText.
+  Status SendButtons(std::string_view userid, std::string_view task_id, std::string_view title, std::string_view text,
+                     const std::vector<std::pair<std::string, std::string>>& buttons);
   // user/get. NotFound-like refusals come back as InvalidArgument naming the errcode; transient
   // failures as SendText.
   Result<WeComEmployee> GetUser(std::string_view userid);

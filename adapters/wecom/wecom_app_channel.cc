@@ -37,12 +37,41 @@ bool IsTransient(const Status& s) {
          s.code() == Status::Code::kUnauthenticated;
 }
 
-// One engine message as the texts of message/send: links appended, choices numbered.
-std::vector<std::string> Render(const Message& m, size_t max_text_bytes) {
+constexpr size_t kMaxButtons = 6;          // WeCom: a button_interaction card has at most 6
+constexpr size_t kMaxButtonKeyBytes = 128;  // kept well under WeCom's 1,024: keys are KB entry ids
+
+// One message/send: a text, or a button card when `buttons` is not empty.
+struct AppPart {
+  std::string text;
+  std::string title;    // cards: the main title
+  std::string task_id;  // cards
+  std::vector<std::pair<std::string, std::string>> buttons;  // (key, text)
+};
+
+// One engine message as message/send calls: links appended, choices numbered, and with `cards`
+// clarify choices (KB entries, up to 6) as one button card whose keys are the entry ids.
+std::vector<AppPart> Render(const Message& m, const std::string& conversation, bool cards, size_t max_text_bytes) {
   std::string text = m.text;
   for (const MessageLink& l : m.links) text += "\n" + l.title + ": " + l.url;
-  for (size_t i = 0; i < m.choices.size(); ++i) text += "\n" + std::to_string(i + 1) + ". " + m.choices[i].title;
-  return SplitText(text, max_text_bytes);
+  std::string list;
+  for (size_t i = 0; i < m.choices.size(); ++i) list += "\n" + std::to_string(i + 1) + ". " + m.choices[i].title;
+  bool card = cards && !m.choices.empty() && m.choices.size() <= kMaxButtons;
+  for (const MessageChoice& c : m.choices) card = card && !c.entry_id.empty() && c.entry_id.size() <= kMaxButtonKeyBytes;
+  if (card) {
+    AppPart p;
+    const std::string first_line = text.substr(0, text.find('\n'));
+    p.title = std::string(Utf8Prefix(first_line.empty() ? "请选择 Please choose" : first_line, 78));
+    p.text = std::string(Utf8Prefix(list.substr(1), 336));  // WeCom: about 112 characters
+    p.task_id = conversation + "-" + std::to_string(m.seq);
+    for (size_t i = 0; i < m.choices.size(); ++i) {
+      p.buttons.emplace_back(m.choices[i].entry_id,
+                             std::string(Utf8Prefix(std::to_string(i + 1) + ". " + m.choices[i].title, 30)));
+    }
+    return {p};
+  }
+  std::vector<AppPart> parts;
+  for (std::string& t : SplitText(text + list, max_text_bytes)) parts.push_back(AppPart{std::move(t), "", "", {}});
+  return parts;
 }
 
 // "1".."N" as the index of a numbered choice, or 0.
@@ -58,7 +87,7 @@ size_t ChoiceNumber(std::string_view text, size_t count) {
 
 // What a callback brought, as the inbox keeps it until it is processed.
 struct WeComAppChannel::Inbound {
-  std::string kind;  // "text", "media" or "enter_agent"
+  std::string kind;  // "text", "media", "click" (a card's button: its key in text) or "enter_agent"
   std::string user;  // FromUserName: the employee's UserID
   std::string msgid;
   std::string msgtype;  // media: WeCom's MsgType
@@ -77,7 +106,7 @@ struct WeComAppChannel::Inbound {
     Inbound in;
     Status s = o->GetString("kind", Presence::kRequired, &in.kind, 16);
     if (s.ok()) s = o->GetString("user", Presence::kRequired, &in.user, 128);
-    if (s.ok()) s = o->GetString("msgid", Presence::kOptional, &in.msgid, 64, true);
+    if (s.ok()) s = o->GetString("msgid", Presence::kOptional, &in.msgid, 128, true);
     if (s.ok()) s = o->GetString("msgtype", Presence::kOptional, &in.msgtype, 32, true);
     if (s.ok()) s = o->GetString("text", Presence::kOptional, &in.text, 100000, true);
     if (!s.ok()) return Status::Corruption("wecom-app inbox: " + s.message());
@@ -254,7 +283,15 @@ Status WeComAppChannel::HandleCallback(std::string_view desk, const CallbackPara
   }
   std::string seen;  // what makes a retry of this callback recognisable
   const std::string type = field("MsgType");
-  if (type == "event") {
+  if (type == "event" && field("Event") == "template_card_event") {
+    in.kind = "click";
+    in.msgid = field("TaskId");
+    in.text = field("EventKey");
+    if (!IsWeComId(in.msgid, true) || in.text.empty() || in.text.size() > kMaxButtonKeyBytes) {
+      return reject(Status::InvalidArgument("wecom-app: bad TaskId or EventKey"));
+    }
+    seen = "c-" + in.msgid + "-" + in.user;
+  } else if (type == "event") {
     if (field("Event") != "enter_agent") return accept();  // other events: accepted, ignored
     in.kind = "enter_agent";
     seen = "e-" + in.user + "-" + field("CreateTime").substr(0, 20);
@@ -445,6 +482,7 @@ Status WeComAppChannel::Process(Desk& d, const Inbound& in) {
   // the conversation as a note of what came, and a person opens it in the WeCom client.
   if (in.kind == "media") return OnText(d, in, MediaPlaceholder(in.msgtype));
   if (in.kind == "enter_agent") return OnEnterAgent(d, in);
+  if (in.kind == "click") return OnText(d, in, in.text, in.text);
   return Status::OK();
 }
 
@@ -510,17 +548,22 @@ Status WeComAppChannel::SaveRecord(Desk& d, const std::string& userid, const Use
   return side_.Write(batch);
 }
 
-Status WeComAppChannel::OnText(Desk& d, const Inbound& in, std::string raw) {
+Status WeComAppChannel::OnText(Desk& d, const Inbound& in, std::string raw, const std::string& choice) {
   auto record = EnsureConversation(d, in.user);
   if (!record.ok()) return record.status();
+  const auto choices = record->Choices();
+  // A card's button: the choice it names, said as the title it showed.
+  for (const auto& [id, title] : choices) {
+    if (!choice.empty() && id == choice) raw = title;
+  }
   CustomerMessageRequest req;
   req.conversation_id = record->conversation;
   req.text = CustomerText(raw, static_cast<size_t>(d.max_message_chars));
   if (req.text.empty()) return Status::OK();
   req.channel = Channel::kWeCom;
   req.client_msg_id = "wecomapp:" + in.msgid;
+  req.choice = choice;
   // A bare number answers the numbered choices sent last.
-  const auto choices = record->Choices();
   const size_t n = in.kind == "text" ? ChoiceNumber(req.text, choices.size()) : 0;
   if (n > 0) {
     req.choice = choices[n - 1].first;
@@ -528,8 +571,8 @@ Status WeComAppChannel::OnText(Desk& d, const Inbound& in, std::string raw) {
   }
   auto turn = engine_->PostCustomerMessage(req);
   if (!turn.ok() && turn.status().code() == Status::Code::kInvalidArgument && !req.choice.empty()) {
-    req.choice.clear();  // choices of an older KB: the number is read as the title it showed
-    req.text = choices[n - 1].second;
+    req.choice.clear();  // choices of an older KB: read as the title it showed
+    if (n > 0) req.text = choices[n - 1].second;
     turn = engine_->PostCustomerMessage(req);
   }
   if (!turn.ok()) return turn.status();
@@ -582,10 +625,11 @@ void WeComAppChannel::Deliver(Desk& d, const std::string& userid) {
         r.choices += c.entry_id + "\t" + title + "\n";
       }
     }
-    return Render(m, options_.max_text_bytes);
+    return Render(m, r.conversation, d.config.cards, options_.max_text_bytes);
   };
-  auto send = [&](const Message& m, const std::string& part) {
-    Status s = d.client->SendText(userid, part);
+  auto send = [&](const Message& m, const AppPart& part) {
+    Status s = part.buttons.empty() ? d.client->SendText(userid, part.text)
+                                    : d.client->SendButtons(userid, part.task_id, part.title, part.text, part.buttons);
     if (IsTransient(s)) {
       counters_.deferred.fetch_add(1);
       return PartOutcome::kWait;
@@ -599,7 +643,7 @@ void WeComAppChannel::Deliver(Desk& d, const std::string& userid) {
     counters_.sent.fetch_add(1);
     return PartOutcome::kSent;
   };
-  const DeliveryResult result = DeliverInOrder<std::string>(engine_, r.conversation, &r.sent, render, send,
+  const DeliveryResult result = DeliverInOrder<AppPart>(engine_, r.conversation, &r.sent, render, send,
                                                             [&] { return SaveRecord(d, userid, r); });
   if (result != DeliveryResult::kDone) d.retry.insert(userid);
 }

@@ -9,7 +9,8 @@
 // callback is answered; a callback whose MsgId was seen is answered and not recorded again, so
 // WeCom's retries (it calls again when not answered within 5 seconds) are processed once. A
 // per-desk thread works the inbox in order: a text goes to Engine::PostCustomerMessage (channel
-// wecom; a bare number picks that clarify choice), a media message as a placeholder that the bot
+// wecom; a bare number picks that clarify choice, and so does a click on a card's button, a
+// template_card_event), a media message as a placeholder that the bot
 // hands to a person, enter_agent (the employee opens the app) sends the desk's welcome at most
 // once per greet_interval; other events are ignored. A restart finds the inbox as it was.
 //
@@ -23,7 +24,8 @@
 // after the employee's message, agent replies and system messages (queue position, an agent
 // joining) when the desk's thread sees them among the engine's live events; all through
 // message/send with the app's agentid, as text (links appended, clarify choices numbered, long
-// texts in parts of max_text_bytes). A rate limit or other transient failure keeps the rest in
+// texts in parts of max_text_bytes; with "cards", clarify choices as a button_interaction card).
+// A rate limit or other transient failure keeps the rest in
 // order for a retry every retry_interval; nothing is dropped. A message WeCom refuses is skipped.
 //
 // Store records (engine side store "wa", prefix "<desk>/"): in/<arrival> (the inbox),
@@ -136,7 +138,8 @@ class WeComAppChannel {
   // Works the inbox in order; stops at the first entry that failed for a transient reason.
   void WorkInbox(Desk& d);
   Status Process(Desk& d, const Inbound& in);
-  Status OnText(Desk& d, const Inbound& in, std::string text);
+  // An employee's text, a placeholder or a click; `choice`: the KB entry a card's button named.
+  Status OnText(Desk& d, const Inbound& in, std::string text, const std::string& choice = "");
   Status OnEnterAgent(Desk& d, const Inbound& in);
   Result<UserRecord> EnsureConversation(Desk& d, const std::string& userid);
   CustomerProfile Profile(Desk& d, const std::string& userid);

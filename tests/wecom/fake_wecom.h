@@ -228,6 +228,16 @@ class FakeWeCom {
            "</MsgType><Event>" + XmlCdata(event) + "</Event><EventKey>" + XmlCdata("") + "</EventKey><AgentID>" +
            std::to_string(kWeComAgentId) + "</AgentID></xml>";
   }
+  // A click on the button `key` of the card `task_id` (a template_card_event, with the nested
+  // SelectedItems that WeCom's card events carry).
+  static std::string AppCardClick(const std::string& user, const std::string& task_id, const std::string& key) {
+    return "<xml><ToUserName>" + XmlCdata(kWeComCorpId) + "</ToUserName><FromUserName>" + XmlCdata(user) +
+           "</FromUserName><CreateTime>1700000001</CreateTime><MsgType>" + XmlCdata("event") + "</MsgType><Event>" +
+           XmlCdata("template_card_event") + "</Event><EventKey>" + XmlCdata(key) + "</EventKey><TaskId>" +
+           XmlCdata(task_id) + "</TaskId><CardType>" + XmlCdata("button_interaction") + "</CardType><ResponseCode>" +
+           XmlCdata("RESPONSECODE") + "</ResponseCode><AgentID>" + std::to_string(kWeComAgentId) +
+           "</AgentID><SelectedItems></SelectedItems></xml>";
+  }
   // POSTs `inner` (one of the above), encrypted by `crypto`, to kefu's app callback route of
   // `desk`, stamped `timestamp` with `nonce`; `tamper` spoils the signature.
   static httplib::Result PostAppCallback(int kefu_port, const std::string& desk, const WeComCrypto& crypto,
@@ -438,6 +448,19 @@ class FakeWeCom {
     s.agentid = d.HasMember("agentid") && d["agentid"].IsInt64() ? d["agentid"].GetInt64() : 0;
     if (s.msgtype == "text" && d.HasMember("text") && d["text"].IsObject() && d["text"].HasMember("content")) {
       s.text = d["text"]["content"].GetString();
+    }
+    if (s.msgtype == "template_card" && d.HasMember("template_card") && d["template_card"].IsObject()) {
+      const rapidjson::Value& card = d["template_card"];  // button_interaction: (key, text) into menu
+      CHECK(std::string(card["card_type"].GetString()) == "button_interaction");
+      s.msgid = card["task_id"].GetString();
+      s.text = std::string(card["main_title"]["title"].GetString()) + "\n" +
+               (card.HasMember("sub_title_text") ? card["sub_title_text"].GetString() : "");
+      const rapidjson::Value& buttons = card["button_list"];
+      CHECK(buttons.Size() <= 6u);
+      for (rapidjson::SizeType i = 0; i < buttons.Size(); ++i) {
+        s.menu.emplace_back(buttons[i]["key"].GetString(), buttons[i]["text"].GetString());
+      }
+      if (!msgids_.insert(s.msgid).second) s.errcode = 40058;  // a task_id used before
     }
     CHECK(s.text.size() <= 2048u);
     if (s.agentid != kWeComAgentId) s.errcode = 301002;  // not the app of this token

@@ -32,7 +32,7 @@ struct AppWorld {
   int port = 0;
   int nonce = 0;
 
-  explicit AppWorld(const std::string& identity = "wecom") {
+  explicit AppWorld(const std::string& identity = "wecom", bool cards = false) {
     clock.Set(kNow * kMicrosPerSecond);
     DeskConfig hr = HrDesk();
     hr.wecom_app.corp_id = kWeComCorpId;
@@ -42,6 +42,7 @@ struct AppWorld {
     hr.wecom_app.encoding_aes_key = kWeComAesKey;
     hr.wecom_app.base_url = fake.base_url();
     hr.wecom_app.identity = identity;
+    hr.wecom_app.cards = cards;
     desks = {hr, ShopDesk()};
     options.retry_interval_millis = 100;
     options.client.backoff_millis = 5;
@@ -355,28 +356,29 @@ TEST_CASE("an image from an employee is never dropped: a placeholder reaches a p
   CHECK((view->state == ConversationState::kQueued || view->state == ConversationState::kAgent));
 }
 
-TEST_CASE("clarify choices go out numbered, and a bare number picks that choice") {
-  AppWorld w;
-  // Find a question the HR bot clarifies with KB entries.
+// A question the HR bot answers with two or more KB entries to choose from.
+std::string ClarifiedQuestion(Engine* engine) {
   const char* candidates[] = {"假", "休假", "请假和年假", "工资和个税", "leave", "pay", "假期", "报销"};
-  std::string question;
   for (const char* q : candidates) {
     StartRequest s;
     s.desk = kDesk;
-    auto started = w.engine->StartConversation(s);
+    auto started = engine->StartConversation(s);
     REQUIRE(started.ok());
     CustomerMessageRequest m;
     m.conversation_id = started->conversation_id;
     m.text = q;
-    auto turn = w.engine->PostCustomerMessage(m);
+    auto turn = engine->PostCustomerMessage(m);
     REQUIRE(turn.ok());
     const Message& reply = turn->messages.back();
-    if (reply.kind == MessageKind::kBot && reply.choices.size() >= 2 && !reply.choices[1].entry_id.empty()) {
-      question = q;
-      break;
-    }
+    if (reply.kind == MessageKind::kBot && reply.choices.size() >= 2 && !reply.choices[1].entry_id.empty()) return q;
   }
-  REQUIRE_MESSAGE(!question.empty(), "no candidate question makes the HR bot clarify");
+  FAIL("no candidate question makes the HR bot clarify");
+  return "";
+}
+
+TEST_CASE("clarify choices go out numbered, and a bare number picks that choice") {
+  AppWorld w;
+  const std::string question = ClarifiedQuestion(w.engine.get());
   CHECK(w.Post(FakeWeCom::AppText("zhangsan", question, "90001")) == 200);
   w.Settle();
   REQUIRE(w.fake.WaitSent(1));
@@ -393,6 +395,27 @@ TEST_CASE("clarify choices go out numbered, and a bare number picks that choice"
   REQUIRE(history.ok());
   CHECK(history->back().kind == MessageKind::kBot);
   CHECK(history->back().entry_id == entry);
+}
+
+TEST_CASE("with cards, clarify choices are a button card and a click picks that choice") {
+  AppWorld w("wecom", /*cards=*/true);
+  CHECK(w.Post(FakeWeCom::AppText("zhangsan", ClarifiedQuestion(w.engine.get()), "95001")) == 200);
+  w.Settle();
+  REQUIRE(w.fake.WaitSent(1));
+  const FakeWeCom::Sent card = w.SentTo("zhangsan").back();
+  CHECK(card.msgtype == "template_card");
+  CHECK(card.agentid == kWeComAgentId);
+  REQUIRE(card.menu.size() >= 2);
+  const std::string entry = card.menu[1].first;
+  CHECK(w.Post(FakeWeCom::AppCardClick("zhangsan", card.msgid, entry)) == 200);
+  CHECK(w.Post(FakeWeCom::AppCardClick("zhangsan", card.msgid, entry)) == 200);  // WeCom's retry
+  w.Settle();
+  REQUIRE(w.fake.WaitSent(2));
+  auto history = w.engine->History(w.ConversationOf("zhangsan"), 0, 100, false);
+  REQUIRE(history.ok());
+  CHECK(history->back().kind == MessageKind::kBot);
+  CHECK(history->back().entry_id == entry);
+  CHECK(w.CustomerMessages("zhangsan") == 2);
 }
 
 TEST_CASE("with identity app the employee is the signed app user: one conversation with the intranet widget") {
