@@ -29,8 +29,8 @@ int RunConfigCheck(const std::string& path) {
              (kb->language.empty() ? "" : ", " + kb->language) + ")";
     }
     if (!loaded) continue;
-    std::printf("desk %s (%s): %s; %zu seed agents%s\n", d.id.c_str(), d.name.c_str(), kbs.c_str(), d.agents.size(),
-                d.wecom.enabled() ? "; WeCom channel" : "");
+    std::printf("desk %s (%s): %s; %zu seed agents%s%s\n", d.id.c_str(), d.name.c_str(), kbs.c_str(), d.agents.size(),
+                d.wecom.enabled() ? "; WeCom channel" : "", d.wecom_app.enabled() ? "; WeCom app channel" : "");
   }
   if (failures > 0) {
     std::fprintf(stderr, "kefu: %s: %d knowledge base%s cannot be loaded\n", path.c_str(), failures,
