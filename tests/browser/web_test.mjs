@@ -1,4 +1,4 @@
-// Browser tests of kefu's web channel: the chat widget (adapters/web/widget.js) on the demo pages and
+// Browser tests of kefu's web channel: the chat widget (adapters/web/widget/, served as /widget.js) on the demo pages and
 // the agent console (/console), driven by playwright-core in Debian's headless Chromium against a
 // `kefu serve` this script starts on a free port with a fresh data directory.
 //
