@@ -65,7 +65,7 @@ class EmbeddedStore final : public Store {
  public:
   EmbeddedStore(std::unique_ptr<KvEngine> kv, const StoreOptions& options)
       : kv_(std::move(kv)),
-        committer_([this](const StoreBatch& b) { return kv_->Write(b); }),
+        committer_([this](std::span<const StoreBatch> group) { return kv_->Write(group); }),
         bus_(options.live_events_per_desk) {}
 
   Result<std::unique_ptr<Transaction>> Begin() override {

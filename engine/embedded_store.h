@@ -13,6 +13,7 @@
 #define KEFU_ENGINE_EMBEDDED_STORE_H_
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,8 +25,9 @@ namespace kefu {
 class KvEngine {
  public:
   virtual ~KvEngine() = default;
-  // Applies `batch` atomically; durably when the engine was opened to sync. See Store::Write.
-  virtual Status Write(const StoreBatch& batch) = 0;
+  // Applies the batches of `group`, in order, as one atomic write; durably when the engine was
+  // opened to sync. See Store::Write.
+  virtual Status Write(std::span<const StoreBatch> group) = 0;
   virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
   // One consistent snapshot of [start, limit) ("" limit: no bound), in key order.
   virtual Status Scan(std::string_view start, std::string_view limit, const ScanFn& fn) = 0;

@@ -86,16 +86,20 @@ class LevelDbEngine final : public KvEngine {
     in_memory_ = owned_env_ != nullptr;
   }
 
-  Status Write(const StoreBatch& batch) override {
-    if (batch.empty()) return Status::OK();
+  Status Write(std::span<const StoreBatch> group) override {
     leveldb::WriteBatch wb;
-    for (const StoreBatch::Op& op : batch.ops()) {
-      if (op.is_delete) {
-        wb.Delete(op.key);
-      } else {
-        wb.Put(op.key, op.value);
+    size_t ops = 0;
+    for (const StoreBatch& batch : group) {
+      ops += batch.size();
+      for (const StoreBatch::Op& op : batch.ops()) {
+        if (op.is_delete) {
+          wb.Delete(op.key);
+        } else {
+          wb.Put(op.key, op.value);
+        }
       }
     }
+    if (ops == 0) return Status::OK();
     std::lock_guard<std::mutex> writing(write_mu_);
     if (!failure_.ok() && !ReopenIfDue()) return Refusal();
     leveldb::Status s;

@@ -17,6 +17,12 @@ void StoreBatch::Append(const StoreBatch& other) {
   bytes_ += other.bytes_;
 }
 
+StoreBatch StoreBatch::Joined(std::span<const StoreBatch> group) {
+  StoreBatch joined;
+  for (const StoreBatch& b : group) joined.Append(b);
+  return joined;
+}
+
 Status Store::ScanPrefix(std::string_view prefix, const ScanFn& fn) {
   return Scan(prefix, PrefixLimit(prefix), fn);
 }

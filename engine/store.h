@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,8 @@ class StoreBatch {
   void Delete(std::string_view key);
   // Appends all of `other`'s operations after this batch's.
   void Append(const StoreBatch& other);
+  // The operations of `group`'s batches, in order, as one batch.
+  static StoreBatch Joined(std::span<const StoreBatch> group);
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
   size_t ApproximateBytes() const { return bytes_; }

@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,7 +91,7 @@ class ScriptedStore final {
 // The committer's writes go to `store`.
 template <typename S>
 GroupCommitter::WriteFn WritesTo(S* store) {
-  return [store](const StoreBatch& b) { return store->Write(b); };
+  return [store](std::span<const StoreBatch> group) { return store->Write(StoreBatch::Joined(group)); };
 }
 
 std::unique_ptr<ScriptedStore> NewScriptedStore() {
@@ -118,8 +119,7 @@ bool Has(S& store, const std::string& key) {
   return got->has_value();
 }
 
-// Submits `batch` and waits for it on another thread, as a request thread does: a waiter writes
-// the pending batches (group_commit.h), so a batch nobody waits for stays pending.
+// Submits `batch` and waits for it on another thread, as a request thread does.
 std::future<Status> SubmitWaited(GroupCommitter& committer, StoreBatch batch, uint64_t* ticket = nullptr) {
   const uint64_t t = committer.Submit(std::move(batch));
   if (ticket != nullptr) *ticket = t;
@@ -161,6 +161,32 @@ TEST_CASE("batches reach the store in ticket order, grouped while the store is b
   CHECK(store->keys() == expected);
   CHECK(committer.batches() == 100);
   CHECK(committer.writes() == 2);  // the first batch alone, then the 99 that waited, as one
+}
+
+TEST_CASE("waiters asleep behind a write are all answered, their batches written as one group") {
+  auto store = NewScriptedStore();
+  GroupCommitter committer(WritesTo(store.get()));
+  store->Hold(true);
+  auto first = SubmitWaited(committer, OnePut("first"));
+  store->AwaitEntered(1);
+  // Sixteen request threads wait for batches pending behind the held write, each asleep on its
+  // own: the end of the write must wake each of them, and the writer must write their batches
+  // without anyone else calling Wait.
+  std::vector<std::future<Status>> waiting;
+  for (int i = 0; i < 16; ++i) waiting.push_back(SubmitWaited(committer, OnePut(Numbered("w", i))));
+  std::this_thread::sleep_for(50ms);  // let them fall asleep (the outcome is the same if not)
+  store->Hold(false);
+  CHECK(first.get().ok());
+  for (auto& w : waiting) CHECK(w.get().ok());
+  CHECK(committer.writes() == 2);  // the held write, then the sixteen as one group
+  CHECK(store->keys().size() == 17);
+}
+
+TEST_CASE("a submitted batch is written even when nobody waits for it") {
+  auto store = NewScriptedStore();
+  GroupCommitter committer(WritesTo(store.get()));
+  committer.Submit(OnePut("unwaited"));
+  store->AwaitEntered(1);  // the writer thread took it on its own (else this never returns)
 }
 
 TEST_CASE("Wait returns only once the batch is durable") {

@@ -63,7 +63,7 @@ int Append(const std::string& dir, unsigned gen) {
   }
 
   Store* raw = store->get();
-  GroupCommitter committer([raw](const StoreBatch& b) { return raw->Write(b); });
+  GroupCommitter committer([raw](std::span<const StoreBatch> group) { return raw->Write(StoreBatch::Joined(group)); });
   std::mutex mu;  // plays the engine's lock: seq order == submission order
   uint64_t next_seq = last_seq + 1;
   std::vector<std::thread> threads;
