@@ -8,8 +8,8 @@
 // queue): on a machine with few cores and many request threads, a request thread that had just
 // written was queued behind the others for the CPU after each fsync, and the store sat idle
 // meanwhile. The writer sleeps through its fsyncs, so the scheduler runs it as soon as one ends.
-// Measured: `tools/bench engine`, 64 threads, 2 cores: 12,400 durable messages/s with a request
-// thread as the writer, 17,100 with the writer thread (medians of three, same run).
+// Measured: `tools/bench engine`, 64 threads, 2 cores: 11,800 durable messages/s with a request
+// thread as the writer, 15,900 with the writer thread (medians of three interleaved runs).
 //
 // When a write fails, the history after the failure point must not reach the disk either, since
 // it was built on changes the disk does not have. So, in this order:
