@@ -43,9 +43,14 @@ GroupCommitter::~GroupCommitter() {
 void GroupCommitter::WriterLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-    if (pending_.empty()) return;  // stopping, and everything is written
-    WriteGroup(lock);
+    writer_busy_ = false;
+    work_.wait(lock, [&] { return stopping_ || (!writing_ && !pending_.empty()); });
+    writer_busy_ = true;
+    if (!writing_ && !pending_.empty()) {
+      WriteGroup(lock);
+    } else if (stopping_) {
+      return;  // and everything is written
+    }
   }
 }
 
@@ -53,7 +58,6 @@ uint64_t GroupCommitter::Submit(StoreBatch batch) {
   std::lock_guard<std::mutex> lock(mu_);
   if (batch.empty()) return submitted_;
   pending_.push_back(std::move(batch));
-  if (!writing_) work_.notify_one();  // a busy writer looks again when its write ends
   return ++submitted_;
 }
 
@@ -63,6 +67,9 @@ Status GroupCommitter::Wait(uint64_t ticket) {
   if (ticket > submitted_) {
     return Status::InvalidArgument("commit ticket " + std::to_string(ticket) + " was never issued");
   }
+  // An idle committer: this thread writes at once, which costs no hand-off to the writer thread
+  // and back (a commit in memory took twice as long with them).
+  if (finished_ < ticket && !writing_ && !writer_busy_ && !pending_.empty()) WriteGroup(lock);
   if (finished_ >= ticket) return OutcomeLocked(ticket);
   Waiter self(ticket);
   waiters_.push_back(&self);
@@ -192,6 +199,7 @@ void GroupCommitter::WriteGroup(std::unique_lock<std::mutex>& lock) {
   writing_ = false;
   finished_ = taken_;
   std::vector<Waiter*> done = TakeFinishedLocked();
+  if (!pending_.empty()) work_.notify_one();  // what came during this write: the writer thread takes it
   lock.unlock();
   Wake(done);
   lock.lock();

@@ -1,12 +1,13 @@
 // Ordered group commit, under the embedded store's transactions (leveldb_store.cc). A committing
 // transaction hands its StoreBatch to Submit, so batches reach LevelDB in submission order, and
-// then Waits. One writer thread of the committer's own takes everything pending as one synced
-// write whenever the store is idle, so that many concurrent requests share one fsync, and the
-// disk always holds a prefix of the history that memory went through.
+// then Waits. When nothing is being written, the waiting thread writes its batch itself; batches
+// submitted while a write is in flight are taken, as one synced write, by a writer thread of the
+// committer's own as soon as that write ends. Many concurrent requests thus share one fsync, and
+// the disk always holds a prefix of the history that memory went through.
 //
-// Why a thread of its own rather than a waiting request thread as the writer (LevelDB's writer
-// queue): on a machine with few cores and many request threads, a request thread that had just
-// written was queued behind the others for the CPU after each fsync, and the store sat idle
+// Why a thread of its own rather than a waiting request thread as the next writer (LevelDB's
+// writer queue): on a machine with few cores and many request threads, a request thread that had
+// just written was queued behind the others for the CPU after each fsync, and the store sat idle
 // meanwhile. The writer sleeps through its fsyncs, so the scheduler runs it as soon as one ends.
 // Measured: `tools/bench engine`, 64 threads, 2 cores: 11,800 durable messages/s with a request
 // thread as the writer, 15,900 with the writer thread (medians of three interleaved runs).
@@ -58,8 +59,10 @@ class GroupCommitter {
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
-  // Queues `batch` for the writer thread and returns its ticket (1, 2, 3, ... in call order). An
-  // empty batch gets the ticket of the last batch submitted (0 when there is none).
+  // Queues `batch` and returns its ticket (1, 2, 3, ... in call order). An empty batch gets the
+  // ticket of the last batch submitted (0 when there is none). The batch is written when someone
+  // Waits for it or a later ticket, when a write in flight ends, or when the committer is
+  // destroyed.
   uint64_t Submit(StoreBatch batch);
 
   // Blocks until the batch of `ticket` (and all before it) is durable or has failed: OK, or the
@@ -116,6 +119,7 @@ class GroupCommitter {
   uint64_t finished_ = 0;                     // GUARDED_BY(mu_) last ticket with an outcome
   bool writing_ = false;                      // GUARDED_BY(mu_) a group is with the store
   bool stopping_ = false;                     // GUARDED_BY(mu_) the destructor runs
+  bool writer_busy_ = true;                   // GUARDED_BY(mu_) the writer thread is not asleep
   std::map<uint64_t, FailedRange> failures_;  // GUARDED_BY(mu_) keyed by last ticket
   uint64_t forgotten_through_ = 0;            // GUARDED_BY(mu_) outcomes <= this dropped
   uint64_t writes_ = 0, batches_ = 0;         // GUARDED_BY(mu_)

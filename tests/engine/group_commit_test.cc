@@ -182,11 +182,16 @@ TEST_CASE("waiters asleep behind a write are all answered, their batches written
   CHECK(store->keys().size() == 17);
 }
 
-TEST_CASE("a submitted batch is written even when nobody waits for it") {
+TEST_CASE("a batch submitted during a write is written after it even when nobody waits for it") {
   auto store = NewScriptedStore();
   GroupCommitter committer(WritesTo(store.get()));
+  store->Hold(true);
+  auto first = SubmitWaited(committer, OnePut("first"));
+  store->AwaitEntered(1);
   committer.Submit(OnePut("unwaited"));
-  store->AwaitEntered(1);  // the writer thread took it on its own (else this never returns)
+  store->Hold(false);
+  CHECK(first.get().ok());
+  store->AwaitEntered(2);  // the writer thread took it on its own (else this never returns)
 }
 
 TEST_CASE("Wait returns only once the batch is durable") {
