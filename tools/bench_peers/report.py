@@ -36,12 +36,13 @@ def http_summary(text):
         start = lines.index("## summary")
     except ValueError:
         return None
-    rows = ["| route | requests/s | p50 | p90 | p99 |", "|---|---|---|---|---|"]
+    rows = ["| route | requests/s | p50 | p90 | p99 | non-2xx |", "|---|---|---|---|---|---|"]
     notes = []
     for line in lines[start + 2:]:
-        m = re.match(r"^(.*?)\s{2,}(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$", line)
-        if m and not line.startswith("ratios") and not line.startswith("store"):
-            rows.append("| " + " | ".join(g.strip() for g in m.groups()) + " |")
+        # name, requests/s, p50, p90, p99 and (since the summary has it) the count of non-2xx
+        m = re.match(r"^(.*?)\s{2,}([\d.]+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+(\d+))?\s*$", line)
+        if m and not line.startswith("ratio") and not line.startswith("store"):
+            rows.append("| " + " | ".join((g or "0").strip() for g in m.groups()) + " |")
         elif line.strip():
             notes.append(line.strip())
     machine = next((l[len("machine: "):] for l in lines if l.startswith("machine: ")), None)
